@@ -1,0 +1,122 @@
+"""Settings of the broker, read from YAML (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from selec.config import ConfigReader, load_yaml, read_secret
+from selec.countries import MEMBER_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class CountrySettings:
+    """How the broker reaches one member state's node."""
+
+    country: str
+    endpoint: str
+    deadline_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries of the read-only Match call, for transient failures only."""
+
+    attempts: int
+    backoff_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class SuspensionPolicy:
+    """When to stop calling a node that keeps failing, and for how long."""
+
+    after_failures: int
+    initial_seconds: float
+    max_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """Everything the broker needs to run. The key secret is bytes, never printed."""
+
+    source: str
+    listen: str
+    key_secret: bytes
+    countries: tuple[CountrySettings, ...]
+    retry: RetryPolicy
+    suspension: SuspensionPolicy
+    answer_margin_seconds: float
+    grace_seconds: float
+
+    def __repr__(self) -> str:
+        return f"BrokerSettings(listen={self.listen!r}, countries={len(self.countries)})"
+
+    def country(self, code: str) -> CountrySettings:
+        """Settings of one country; KeyError when it is not configured."""
+        for entry in self.countries:
+            if entry.country == code:
+                return entry
+        raise KeyError(code)
+
+
+def load_broker_settings(
+    path: Path, listen: str | None = None, environ: Mapping[str, str] | None = None
+) -> BrokerSettings:
+    """Read and validate the broker's YAML file; listen overrides the file's address."""
+    reader = load_yaml(path, environ)
+    reader.reject_unknown(
+        {"listen", "key_secret_file", "countries", "retry", "suspension",
+         "answer_margin_seconds", "grace_seconds"}
+    )
+    return BrokerSettings(
+        source=reader.source,
+        listen=listen or reader.address("listen"),
+        key_secret=read_secret(reader, "key_secret_file", "SELEC_KEY_SECRET"),
+        countries=_countries(reader.section("countries")),
+        retry=_retry(reader.section("retry", required=False)),
+        suspension=_suspension(reader.section("suspension", required=False)),
+        answer_margin_seconds=reader.number("answer_margin_seconds", 0.05, minimum=0),
+        grace_seconds=reader.number("grace_seconds", 5.0, minimum=0),
+    )
+
+
+def _countries(section: ConfigReader) -> tuple[CountrySettings, ...]:
+    result = []
+    for code in section:
+        if code not in MEMBER_STATES:
+            raise section.error(
+                code, f"not a member state (expected one of {', '.join(MEMBER_STATES)})"
+            )
+        entry = section.section(code)
+        entry.reject_unknown({"endpoint", "deadline_seconds"})
+        result.append(
+            CountrySettings(
+                country=code,
+                endpoint=entry.address("endpoint"),
+                deadline_seconds=entry.number("deadline_seconds", 2.0, positive=True),
+            )
+        )
+    if not result:
+        raise section.error("", "at least one country is required")
+    return tuple(result)
+
+
+def _retry(section: ConfigReader) -> RetryPolicy:
+    section.reject_unknown({"attempts", "backoff_seconds"})
+    return RetryPolicy(
+        attempts=section.integer("attempts", 2, minimum=1),
+        backoff_seconds=section.number("backoff_seconds", 0.05, minimum=0),
+    )
+
+
+def _suspension(section: ConfigReader) -> SuspensionPolicy:
+    section.reject_unknown({"after_failures", "initial_seconds", "max_seconds"})
+    policy = SuspensionPolicy(
+        after_failures=section.integer("after_failures", 3, minimum=1),
+        initial_seconds=section.number("initial_seconds", 5.0, positive=True),
+        max_seconds=section.number("max_seconds", 300.0, positive=True),
+    )
+    if policy.max_seconds < policy.initial_seconds:
+        raise section.error("max_seconds", "must not be below initial_seconds")
+    return policy

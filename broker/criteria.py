@@ -1,0 +1,162 @@
+"""Validating an officer's criteria and turning them into blind keys.
+
+This is the only place where the broker holds criteria in the clear; what leaves it is the
+list of keys. Each problem is reported with the field's path, e.g.
+``criteria.person.date_of_birth: expected YYYY-MM-DD, got '14.03.1985'``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from connectors.keys import BlindKey, InvalidIdentifier, KeyScheme
+from selec.v1 import common_pb2
+
+MAX_TEXT = 200
+MAX_NAME_PARTS = 8
+MIN_BIRTH_YEAR = 1900
+_DOCUMENT_TYPES = {
+    common_pb2.DOCUMENT_TYPE_UNSPECIFIED: "",
+    common_pb2.DOCUMENT_TYPE_PASSPORT: "passport",
+    common_pb2.DOCUMENT_TYPE_ID_CARD: "id_card",
+    common_pb2.DOCUMENT_TYPE_DRIVING_LICENCE: "driving_licence",
+    common_pb2.DOCUMENT_TYPE_RESIDENCE_PERMIT: "residence_permit",
+}
+
+
+class InvalidCriteria(ValueError):
+    """The criteria cannot be searched; the message names the field and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchKeys:
+    """What the broker sends to the nodes for one search."""
+
+    keys: tuple[BlindKey, ...]
+    sex: int
+
+
+def _text(value: str, field: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise InvalidCriteria(f"{field}: longer than {MAX_TEXT} characters")
+    if any(ch < " " or ch == "\x7f" for ch in value):
+        raise InvalidCriteria(f"{field}: contains control characters")
+    return value
+
+
+def _country(value: str, field: str) -> str:
+    value = _text(value, field).upper()
+    if value and (len(value) != 2 or not value.isascii() or not value.isalpha()):
+        raise InvalidCriteria(f"{field}: expected an ISO 3166-1 alpha-2 code, got {value!r}")
+    return value
+
+
+def _has_any(message: object, fields: tuple[str, ...]) -> bool:
+    return any(getattr(message, name) for name in fields)
+
+
+def _person_keys(person: common_pb2.PersonCriteria, scheme: KeyScheme) -> list[BlindKey]:
+    field = "criteria.person"
+    given = _text(person.given_names, f"{field}.given_names")
+    family = _text(person.family_names, f"{field}.family_names")
+    if not given or not family:
+        missing = "given_names" if not given else "family_names"
+        raise InvalidCriteria(f"{field}.{missing}: required (search a person by both names)")
+    for name, value in (("given_names", given), ("family_names", family)):
+        if len(value.split()) > MAX_NAME_PARTS:
+            raise InvalidCriteria(f"{field}.{name}: more than {MAX_NAME_PARTS} names")
+        if not any(ch.isalpha() for ch in value):
+            raise InvalidCriteria(f"{field}.{name}: has no letters")
+    dob: dt.date | None = None
+    raw_dob = _text(person.date_of_birth, f"{field}.date_of_birth")
+    if raw_dob:
+        try:
+            dob = dt.date.fromisoformat(raw_dob)
+        except ValueError:
+            dob = None
+        if dob is None or len(raw_dob) != 10:
+            raise InvalidCriteria(f"{field}.date_of_birth: expected YYYY-MM-DD, got {raw_dob!r}")
+        if dob.year < MIN_BIRTH_YEAR or dob > dt.date.today():
+            raise InvalidCriteria(f"{field}.date_of_birth: {raw_dob} is out of range")
+    year = person.birth_year or None
+    if year is not None:
+        if not MIN_BIRTH_YEAR <= year <= dt.date.today().year:
+            raise InvalidCriteria(f"{field}.birth_year: {year} is out of range")
+        if dob is not None and dob.year != year:
+            raise InvalidCriteria(f"{field}.birth_year: disagrees with date_of_birth")
+    if person.sex not in common_pb2.Sex.values():
+        raise InvalidCriteria(f"{field}.sex: unknown value {person.sex}")
+    _country(person.nationality, f"{field}.nationality")
+    try:
+        return scheme.person_query_keys(given, family, dob, year)
+    except InvalidIdentifier as exc:
+        raise InvalidCriteria(f"{field}: {exc}") from None
+
+
+def _document_keys(document: common_pb2.DocumentCriteria, scheme: KeyScheme) -> list[BlindKey]:
+    field = "criteria.document"
+    number = _text(document.number, f"{field}.number")
+    if not number:
+        raise InvalidCriteria(f"{field}.number: required")
+    if document.type not in _DOCUMENT_TYPES:
+        raise InvalidCriteria(f"{field}.type: unknown value {document.type}")
+    country = _country(document.issuing_country, f"{field}.issuing_country")
+    try:
+        return scheme.document_keys(number, _DOCUMENT_TYPES[document.type], country)
+    except InvalidIdentifier as exc:
+        raise InvalidCriteria(f"{field}.number: {exc}") from None
+
+
+def _vehicle_keys(vehicle: common_pb2.VehicleCriteria, scheme: KeyScheme) -> list[BlindKey]:
+    field = "criteria.vehicle"
+    plate = _text(vehicle.plate, f"{field}.plate")
+    vin = _text(vehicle.vin, f"{field}.vin")
+    country = _country(vehicle.plate_country, f"{field}.plate_country")
+    if not plate and not vin:
+        raise InvalidCriteria(f"{field}: give a plate, a vin or both")
+    keys: list[BlindKey] = []
+    try:
+        if plate:
+            keys += scheme.plate_keys(plate, country)
+    except InvalidIdentifier as exc:
+        raise InvalidCriteria(f"{field}.plate: {exc}") from None
+    try:
+        if vin:
+            keys += scheme.vin_keys(vin)
+    except InvalidIdentifier as exc:
+        raise InvalidCriteria(f"{field}.vin: {exc}") from None
+    return keys
+
+
+def _phone_keys(phone: common_pb2.PhoneCriteria, scheme: KeyScheme) -> list[BlindKey]:
+    field = "criteria.phone"
+    number = _text(phone.number, f"{field}.number")
+    if not number:
+        raise InvalidCriteria(f"{field}.number: required")
+    region = _country(phone.region, f"{field}.region")
+    try:
+        return scheme.phone_keys(number, region)
+    except InvalidIdentifier as exc:
+        raise InvalidCriteria(f"{field}.number: {exc}") from None
+
+
+def search_keys(criteria: common_pb2.Criteria, scheme: KeyScheme) -> SearchKeys:
+    """Validate criteria and compute the blind keys of every part that is set."""
+    keys: list[BlindKey] = []
+    person = criteria.person
+    if _has_any(person, ("given_names", "family_names", "date_of_birth", "birth_year")):
+        keys += _person_keys(person, scheme)
+    elif person.sex or person.nationality:
+        raise InvalidCriteria("criteria.person: sex and nationality only narrow a name search")
+    if _has_any(criteria.document, ("number", "issuing_country", "type")):
+        keys += _document_keys(criteria.document, scheme)
+    if _has_any(criteria.vehicle, ("plate", "plate_country", "vin")):
+        keys += _vehicle_keys(criteria.vehicle, scheme)
+    if _has_any(criteria.phone, ("number", "region")):
+        keys += _phone_keys(criteria.phone, scheme)
+    if not keys:
+        raise InvalidCriteria("criteria: empty; give a person, document, vehicle or phone")
+    unique = tuple({key.digest: key for key in keys}.values())
+    return SearchKeys(keys=unique, sex=person.sex)

@@ -1,0 +1,192 @@
+"""The broker's clients of the member-state nodes, and the parallel fan-out over them.
+
+One channel per node, created once and reused by every search. Each call has the node's
+own deadline, capped by what the caller has left; only UNAVAILABLE (the call never reached
+the node's logic) is retried, and only while the deadline allows, since Match is
+read-only. Every call ends as a `CountryOutcome`: nothing here raises to the search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+
+import grpc
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+
+from broker.config import CountrySettings, RetryPolicy, SuspensionPolicy
+from broker.suspension import Suspension
+from selec.v1 import broker_pb2, common_pb2, connector_pb2, connector_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+HIT = broker_pb2.COUNTRY_STATUS_HIT
+NO_HIT = broker_pb2.COUNTRY_STATUS_NO_HIT
+UNAVAILABLE = broker_pb2.COUNTRY_STATUS_UNAVAILABLE
+TIMEOUT = broker_pb2.COUNTRY_STATUS_TIMEOUT
+ERROR = broker_pb2.COUNTRY_STATUS_ERROR
+MAX_DETAIL = 200
+
+CHANNEL_OPTIONS = (
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+    ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+)
+
+
+@dataclass(slots=True)
+class CountryOutcome:
+    """How one country answered one search."""
+
+    country: str
+    status: int
+    latency_seconds: float
+    hits: list[common_pb2.Hit] = field(default_factory=list)
+    detail: str = ""
+
+    def result(self) -> broker_pb2.CountryResult:
+        """The summary line of this outcome."""
+        return broker_pb2.CountryResult(
+            country=self.country,
+            status=self.status,  # type: ignore[arg-type]
+            latency_seconds=self.latency_seconds,
+            hit_count=len(self.hits),
+            detail=self.detail,
+        )
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, grpc.aio.AioRpcError) and exc.code() == grpc.StatusCode.UNAVAILABLE
+
+
+class NodeClient:
+    """Calls one country's node: deadline, retries, suspension. Owns one channel."""
+
+    def __init__(
+        self,
+        settings: CountrySettings,
+        retry: RetryPolicy,
+        suspension: SuspensionPolicy,
+        channel: grpc.aio.Channel | None = None,
+    ) -> None:
+        self.settings = settings
+        self.country = settings.country
+        self._retry = retry
+        self.suspension = Suspension(suspension)
+        self._channel = channel or grpc.aio.insecure_channel(
+            settings.endpoint, options=CHANNEL_OPTIONS
+        )
+        self._stub = connector_pb2_grpc.ConnectorServiceStub(self._channel)
+
+    async def close(self) -> None:
+        """Close the channel."""
+        await self._channel.close()
+
+    async def describe(self, deadline_seconds: float) -> connector_pb2.DescribeResponse:
+        """The node's Describe answer (raises grpc.aio.AioRpcError)."""
+        return await self._stub.Describe(
+            connector_pb2.DescribeRequest(), timeout=deadline_seconds
+        )
+
+    async def ask(
+        self, request: connector_pb2.MatchRequest, started: float, cap: float | None
+    ) -> CountryOutcome:
+        """Ask the node; started is the search's monotonic start, cap the caller's budget."""
+        if not self.suspension.allows_call():
+            state = self.suspension.state()
+            return CountryOutcome(
+                self.country,
+                UNAVAILABLE,
+                time.monotonic() - started,
+                detail=(
+                    f"suspended for {state.remaining_seconds:.1f} s after "
+                    f"{state.consecutive_failures} failures ({state.last_failure})"
+                ),
+            )
+        own = self.settings.deadline_seconds
+        budget = own if cap is None else max(0.0, min(own, cap))
+        capped_by_caller = budget < own
+        deadline = started + budget
+        try:
+            response = await asyncio.wait_for(
+                self._call(request, deadline), timeout=max(0.0, deadline - time.monotonic())
+            )
+        except (TimeoutError, grpc.aio.AioRpcError) as exc:
+            outcome = self._failure(exc, time.monotonic() - started, budget)
+            if not (outcome.status == TIMEOUT and capped_by_caller):
+                self.suspension.record_failure(outcome.detail)
+            return outcome
+        latency = time.monotonic() - started
+        if response.country != self.country:
+            detail = f"node answered as {response.country[:8]!r}, expected {self.country}"
+            self.suspension.record_failure(detail)
+            return CountryOutcome(self.country, ERROR, latency, detail=detail)
+        self.suspension.record_success()
+        hits = list(response.hits)
+        return CountryOutcome(self.country, HIT if hits else NO_HIT, latency, hits)
+
+    async def _call(
+        self, request: connector_pb2.MatchRequest, deadline: float
+    ) -> connector_pb2.MatchResponse:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.attempts)
+            | stop_before_delay(max(0.0, deadline - time.monotonic())),
+            wait=wait_exponential_jitter(initial=self._retry.backoff_seconds, max=1.0),
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                return await self._stub.Match(request, timeout=remaining)
+        raise AssertionError("unreachable: tenacity reraises the last failure")
+
+    def _failure(self, exc: BaseException, latency: float, budget: float) -> CountryOutcome:
+        if isinstance(exc, TimeoutError) or (
+            isinstance(exc, grpc.aio.AioRpcError)
+            and exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        ):
+            return CountryOutcome(
+                self.country, TIMEOUT, latency, detail=f"no answer within {budget:.2f} s"
+            )
+        assert isinstance(exc, grpc.aio.AioRpcError)
+        code = exc.code()
+        if code == grpc.StatusCode.UNAVAILABLE:
+            return CountryOutcome(self.country, UNAVAILABLE, latency, detail="node unreachable")
+        detail = f"{code.name}: {(exc.details() or '')[:MAX_DETAIL]}"
+        return CountryOutcome(self.country, ERROR, latency, detail=detail)
+
+
+async def fan_out(
+    clients: Iterable[NodeClient],
+    request: connector_pb2.MatchRequest,
+    cap: float | None,
+) -> AsyncIterator[CountryOutcome]:
+    """Ask every client in parallel; yield each outcome as it arrives.
+
+    Closing the generator early (the caller went away) cancels the calls still running:
+    stragglers are cancelled, never abandoned.
+    """
+    started = time.monotonic()
+    tasks = [asyncio.create_task(client.ask(request, started, cap)) for client in clients]
+    try:
+        for finished in asyncio.as_completed(tasks):
+            yield await finished
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

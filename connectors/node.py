@@ -1,0 +1,62 @@
+"""One member-state node assembled from its settings: store, keyer and gRPC server."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from connectors.config import ConnectorSettings
+from connectors.keying import RecordKeyer
+from connectors.keys import KeyScheme
+from connectors.service import ConnectorServicer
+from connectors.store import RecordStore, SqliteRecordStore
+from selec.serving import RunningServer, bound_address, start_server
+from selec.v1 import connector_pb2, connector_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = connector_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+
+
+def open_store(settings: ConnectorSettings) -> RecordStore:
+    """The backend named in the settings."""
+    return SqliteRecordStore(settings.database)
+
+
+def make_keyer(settings: ConnectorSettings) -> RecordKeyer:
+    """The node's keyer (federation key scheme + its own reference secret)."""
+    return RecordKeyer(
+        settings.country, KeyScheme(settings.key_secret), settings.reference_secret
+    )
+
+
+@dataclass
+class RunningNode:
+    """A node that is serving."""
+
+    settings: ConnectorSettings
+    server: RunningServer
+
+    @property
+    def address(self) -> str:
+        """HOST:PORT the node listens on."""
+        return bound_address(self.settings.listen, self.server.port)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Drain and stop."""
+        await self.server.stop(self.settings.grace_seconds if grace is None else grace)
+
+
+async def start_node(settings: ConnectorSettings, store: RecordStore | None = None) -> RunningNode:
+    """Open the store and start serving Match and Describe on the settings' address."""
+    store = store or open_store(settings)
+    keyer = make_keyer(settings)
+    servicer = ConnectorServicer(settings.country, keyer.scheme.version, store)
+    server = await start_server(
+        settings.listen,
+        lambda s: connector_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, s),
+        [SERVICE_NAME],
+    )
+    node = RunningNode(settings, server)
+    log.info("node serving country=%s address=%s", settings.country, node.address)
+    return node

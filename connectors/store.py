@@ -1,0 +1,249 @@
+"""Where a node keeps its records and their blind keys: the plug-in interface and SQL.
+
+A member state plugs its own system in by implementing `RecordStore` (four methods; see
+docs/connector-backends.md). The SQL implementation here runs on SQLite for the demo and
+sticks to portable SQL (no upserts, no SQLite-only types) so PostgreSQL can run it too.
+
+The node never answers from plaintext: `match` looks up digests in the key table and returns
+which records own them. The plaintext payload is kept for the reveal step only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from connectors.keys import BlindKey
+from connectors.records import Record
+
+
+class StoreError(Exception):
+    """The node's database failed; the message is safe to show (no SQL, no data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record ready to store: its opaque reference and its blind keys."""
+
+    record: Record
+    reference: str
+    keys: Sequence[BlindKey]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMatch:
+    """One stored key that equals a looked-up digest."""
+
+    reference: str
+    kind: str
+    category: str
+    sex: str
+    key_type: str
+    strength: int
+
+
+class RecordStore(Protocol):
+    """What a connector needs from a backend. Implementations must be thread-safe."""
+
+    def match(self, digests: Sequence[str]) -> list[KeyMatch]:
+        """Every stored key whose digest is in digests, with its record's public facts."""
+        ...
+
+    def store(self, records: Iterable[StoredRecord], replace_all: bool, scheme: str) -> int:
+        """Insert or update records atomically (all or none); replace_all drops the rest."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Number of records by kind."""
+        ...
+
+    def scheme_version(self) -> str | None:
+        """The key scheme the stored keys were made with, or None when empty."""
+        ...
+
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS records (
+        record_id VARCHAR(200) PRIMARY KEY,
+        reference VARCHAR(64) NOT NULL UNIQUE,
+        kind VARCHAR(16) NOT NULL,
+        category VARCHAR(16) NOT NULL,
+        sex VARCHAR(1) NOT NULL,
+        payload TEXT NOT NULL,
+        stored_at VARCHAR(32) NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS record_keys (
+        digest CHAR(32) NOT NULL,
+        record_id VARCHAR(200) NOT NULL,
+        key_type VARCHAR(48) NOT NULL,
+        strength SMALLINT NOT NULL,
+        PRIMARY KEY (digest, record_id, key_type)
+    )""",
+    "CREATE INDEX IF NOT EXISTS record_keys_by_record ON record_keys (record_id)",
+    """CREATE TABLE IF NOT EXISTS node_meta (
+        name VARCHAR(64) PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+)
+_MATCH = """SELECT r.reference, r.kind, r.category, r.sex, k.key_type, k.strength
+    FROM record_keys k JOIN records r ON r.record_id = k.record_id
+    WHERE k.digest IN ({marks})"""
+_DELETE_KEYS = "DELETE FROM record_keys WHERE record_id = ?"
+_DELETE_RECORD = "DELETE FROM records WHERE record_id = ?"
+_INSERT_RECORD = """INSERT INTO records
+    (record_id, reference, kind, category, sex, payload, stored_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)"""
+_INSERT_KEY = "INSERT INTO record_keys (digest, record_id, key_type, strength) VALUES (?, ?, ?, ?)"
+_SCHEME_READ = "SELECT value FROM node_meta WHERE name = 'scheme_version'"
+_SCHEME_DELETE = "DELETE FROM node_meta WHERE name = 'scheme_version'"
+_SCHEME_WRITE = "INSERT INTO node_meta (name, value) VALUES ('scheme_version', ?)"
+_BATCH = 5000
+
+
+class SqliteRecordStore:
+    """RecordStore on an SQLite file, in WAL mode so imports never block look-ups.
+
+    Each thread gets its own connection (sqlite3 connections are not shareable), so the
+    gRPC service can look up in worker threads while an import writes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._transaction() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the node database {self.path}: {exc}") from None
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def match(self, digests: Sequence[str]) -> list[KeyMatch]:
+        """See RecordStore.match."""
+        if not digests:
+            return []
+        sql = _MATCH.format(marks=", ".join("?" * len(digests)))
+        try:
+            rows = self._connection().execute(sql, tuple(digests)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"look-up failed: {type(exc).__name__}") from None
+        return [KeyMatch(*row) for row in rows]
+
+    def store(self, records: Iterable[StoredRecord], replace_all: bool, scheme: str) -> int:
+        """See RecordStore.store. One transaction: a failure leaves the previous state."""
+        stored_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        count = 0
+        try:
+            with self._transaction() as db:
+                if replace_all:
+                    db.execute("DELETE FROM record_keys")
+                    db.execute("DELETE FROM records")
+                else:
+                    self._check_scheme(db, scheme)
+                for batch in _batches(records, _BATCH):
+                    ids = [(item.record.record_id,) for item in batch]
+                    if not replace_all:
+                        db.executemany(_DELETE_KEYS, ids)
+                        db.executemany(_DELETE_RECORD, ids)
+                    db.executemany(_INSERT_RECORD, [_record_row(i, stored_at) for i in batch])
+                    db.executemany(
+                        _INSERT_KEY,
+                        [
+                            (key.digest, item.record.record_id, key.key_type, int(key.strength))
+                            for item in batch
+                            for key in item.keys
+                        ],
+                    )
+                    count += len(batch)
+                db.execute(_SCHEME_DELETE)
+                db.execute(_SCHEME_WRITE, (scheme,))
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"import refused: duplicate record id or reference ({exc})") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"import failed: {exc}") from None
+        return count
+
+    def _check_scheme(self, db: sqlite3.Connection, scheme: str) -> None:
+        row = db.execute(_SCHEME_READ).fetchone()
+        if row and row[0] != scheme and db.execute("SELECT 1 FROM records LIMIT 1").fetchone():
+            raise StoreError(
+                f"stored keys use scheme {row[0]}, this node computes {scheme}: "
+                "re-import everything with --replace"
+            )
+
+    def counts(self) -> dict[str, int]:
+        """See RecordStore.counts."""
+        try:
+            rows = self._connection().execute(
+                "SELECT kind, COUNT(*) FROM records GROUP BY kind"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"count failed: {type(exc).__name__}") from None
+        return {kind: count for kind, count in rows}
+
+    def scheme_version(self) -> str | None:
+        """See RecordStore.scheme_version."""
+        row = self._connection().execute(_SCHEME_READ).fetchone()
+        return row[0] if row else None
+
+    def payloads(self) -> Iterator[tuple[str, str]]:
+        """(record_id, payload JSON) of every record; for re-keying after a scheme change."""
+        yield from self._connection().execute("SELECT record_id, payload FROM records")
+
+
+def _record_row(item: StoredRecord, stored_at: str) -> tuple[str, ...]:
+    record = item.record
+    payload = json.dumps(
+        {"id": record.record_id, "kind": record.kind, "category": record.category}
+        | dict(record.fields),
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return (
+        record.record_id,
+        item.reference,
+        record.kind,
+        record.category,
+        record.sex,
+        payload,
+        stored_at,
+    )
+
+
+def _batches(items: Iterable[StoredRecord], size: int) -> Iterator[list[StoredRecord]]:
+    batch: list[StoredRecord] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

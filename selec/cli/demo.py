@@ -1,0 +1,237 @@
+"""`selec demo`: the 11 member states and the broker on one machine, on loopback.
+
+First start: secrets are created, every node's synthetic national data is generated and
+keyed (in parallel, one process per core), then the nodes start as separate processes (as
+they would run at home, each beside its own database) and the broker in this one. Later
+starts find the data and only start the services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from broker.config import BrokerSettings, load_broker_settings
+from broker.server import start_broker
+from connectors.config import ConnectorSettings, load_connector_settings
+from connectors.importer import import_records
+from connectors.node import make_keyer, open_store
+from connectors.synthetic import generate
+from selec.cli.paths import DEFAULT_DATA_DIR, DEMO_CONFIG_DIR, config_environ, node_config
+from selec.serving import wait_for_termination_signal
+
+DEFAULT_PERSONS = 10_000
+DEFAULT_SEED = 2026
+READY_TIMEOUT_SECONDS = 60.0
+SAMPLE_CRITERIA = "--given Jovan --family Petrovic --dob 1985-03-14"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `selec demo`."""
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help="where the national databases and secrets live (default var/demo)")
+    parser.add_argument("--persons", type=int, default=None,
+                        help=f"synthetic persons per state (default {DEFAULT_PERSONS}; 0: empty)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="synthetic data seed")
+    parser.add_argument("--config-dir", type=Path, default=DEMO_CONFIG_DIR,
+                        help="federation config (broker.yaml, nodes/*.yaml)")
+    parser.add_argument("--broker-listen", help="HOST:PORT for the broker (default from config)")
+    parser.add_argument("--node-port-base", type=int,
+                        help="nodes listen on base+1 .. base+11 instead of the config's ports")
+
+
+def ensure_secret(path: Path) -> None:
+    """Create a random 256-bit hex secret at path unless one is there (owner-only)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+
+
+def _seed_country(
+    config: Path, environ: Mapping[str, str], persons: int, seed: int
+) -> tuple[str, int, float]:
+    """Generate and import one country's synthetic data (runs in a worker process)."""
+    started = time.perf_counter()
+    settings = load_connector_settings(config, environ=environ)
+    records = generate(settings.country, persons=persons, seed=seed)
+    count = import_records(
+        f"synthetic {settings.country}",
+        ((n, r) for n, r in enumerate(records, start=1)),
+        open_store(settings),
+        make_keyer(settings),
+        replace_all=True,
+    )
+    return settings.country, count, time.perf_counter() - started
+
+
+def seed_federation(
+    node_configs: Mapping[str, Path],
+    environ: Mapping[str, str],
+    data_dir: Path,
+    persons: int | None,
+    seed: int,
+) -> None:
+    """Generate synthetic data unless the data dir already holds what was asked for."""
+    marker = data_dir / "synthetic.json"
+    previous = json.loads(marker.read_text()) if marker.exists() else None
+    wanted = {"persons": DEFAULT_PERSONS if persons is None else persons, "seed": seed}
+    if previous is not None and (persons is None or previous == wanted):
+        print(f"using the data in {data_dir} ({previous['persons']} persons per state)")
+        return
+    print(f"generating synthetic national data: {wanted['persons']} persons per state ...",
+          flush=True)
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = [
+            pool.submit(_seed_country, path, dict(environ), wanted["persons"], seed)
+            for path in node_configs.values()
+        ]
+        for future in futures:
+            country, count, seconds = future.result()
+            print(f"  {country}: {count} records in {seconds:.1f} s", flush=True)
+    marker.write_text(json.dumps(wanted) + "\n")
+    print(f"data ready in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _node_listen(settings: ConnectorSettings, base: int | None, index: int) -> str:
+    if base is None:
+        return settings.listen
+    host = settings.listen.rpartition(":")[0]
+    return f"{host}:{base + index}"
+
+
+async def _wait_serving(address: str, deadline: float) -> bool:
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.1)
+    return False
+
+
+def _start_nodes(
+    nodes: Mapping[str, tuple[Path, str]], environ: Mapping[str, str], log_dir: Path
+) -> dict[str, subprocess.Popen[bytes]]:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    children = {}
+    for country, (config, listen) in nodes.items():
+        log = (log_dir / f"{country.lower()}.log").open("ab")
+        children[country] = subprocess.Popen(
+            [sys.executable, "-m", "selec.cli.main", "connector", "--config", str(config),
+             "--listen", listen],
+            env=dict(environ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+    return children
+
+
+def _stop_nodes(children: Mapping[str, subprocess.Popen[bytes]], grace: float) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace + 2
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def sample_search(broker: str) -> str:
+    """A search for the first demo subject (held in RS, in Cyrillic), typed in plain Latin."""
+    return f"selec search --broker {broker} {SAMPLE_CRITERIA}"
+
+
+async def _serve(
+    broker_settings: BrokerSettings,
+    nodes: Mapping[str, tuple[Path, str]],
+    environ: Mapping[str, str],
+    data_dir: Path,
+) -> int:
+    children = _start_nodes(nodes, environ, data_dir / "logs")
+    broker = None
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        ready = await asyncio.gather(
+            *(_wait_serving(listen, deadline) for _, listen in nodes.values())
+        )
+        for (country, (_, listen)), ok in zip(nodes.items(), ready, strict=True):
+            state = f"pid {children[country].pid}" if ok else "NOT READY (see logs)"
+            print(f"  node {country} on {listen}  {state}", flush=True)
+        broker = await start_broker(broker_settings)
+        print(f"  broker    on {broker.address}", flush=True)
+        print(f"logs in {data_dir / 'logs'}", flush=True)
+        print("federation ready. Try, in another terminal:", flush=True)
+        print(f"  {sample_search(broker.address)}", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+        await wait_for_termination_signal()
+        print("stopping ...", flush=True)
+    finally:
+        if broker is not None:
+            await broker.stop()
+        _stop_nodes(children, grace=5)
+    return 0
+
+
+def run(options: argparse.Namespace) -> int:
+    """Set up (first time) and run the demo federation until Ctrl-C or SIGTERM."""
+    started = time.perf_counter()
+    data_dir: Path = options.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    environ = config_environ(data_dir)
+    config_dir: Path = options.config_dir
+    ensure_secret(data_dir / "federation.key")
+    broker_settings = load_broker_settings(
+        config_dir / "broker.yaml", options.broker_listen, environ
+    )
+    node_configs: dict[str, Path] = {}
+    nodes: dict[str, tuple[Path, str]] = {}
+    endpoints = []
+    for index, country in enumerate((c.country for c in broker_settings.countries), start=1):
+        config = node_config(config_dir, country)
+        ensure_secret(data_dir / f"{country.lower()}.reference.key")
+        settings = load_connector_settings(config, environ=environ)
+        listen = _node_listen(settings, options.node_port_base, index)
+        node_configs[country] = config
+        nodes[country] = (config, listen)
+        endpoints.append((country, listen))
+    if options.node_port_base is not None:
+        broker_settings = _with_endpoints(broker_settings, dict(endpoints))
+    if options.persons is not None and options.persons < 0:
+        print("selec demo: --persons must be 0 or more", file=sys.stderr)
+        return 2
+    seed_federation(node_configs, environ, data_dir, options.persons, options.seed)
+    print(f"starting {len(nodes)} nodes and the broker "
+          f"({time.perf_counter() - started:.1f} s so far) ...", flush=True)
+    return asyncio.run(_serve(broker_settings, nodes, environ, data_dir))
+
+
+def _with_endpoints(settings: BrokerSettings, endpoints: Mapping[str, str]) -> BrokerSettings:
+    countries = tuple(replace(c, endpoint=endpoints[c.country]) for c in settings.countries)
+    return replace(settings, countries=countries)

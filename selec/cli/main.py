@@ -1,0 +1,68 @@
+"""`selec`: one entry point for the federation's commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from selec.cli import demo, search, services
+from selec.config import ConfigError
+from selec.serving import ServeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: `selec <command> [options]`."""
+    parser = argparse.ArgumentParser(
+        prog="selec", description="Federated hit/no-hit search across the SELEC member states."
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo.add_arguments(
+        commands.add_parser("demo", help="run the 11 nodes and the broker on this machine")
+    )
+    search.add_arguments(commands.add_parser("search", help="search the federation"))
+    services.add_import_arguments(
+        commands.add_parser("import", help="import records into a node's database")
+    )
+    services.add_service_arguments(
+        commands.add_parser("broker", help="run the broker from a YAML config"),
+        default_config=demo.DEMO_CONFIG_DIR / "broker.yaml",
+    )
+    services.add_service_arguments(
+        commands.add_parser("connector", help="run one member-state node from a YAML config"),
+        default_config=None,
+    )
+    return parser
+
+
+COMMANDS = {
+    "demo": demo.run,
+    "search": search.run,
+    "import": services.run_import,
+    "broker": services.run_broker,
+    "connector": services.run_connector,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; configuration and start-up problems end in one clear line."""
+    options = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=options.log_level.upper(),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return COMMANDS[options.command](options)
+    except (ConfigError, ServeError) as exc:
+        print(f"selec {options.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""`selec broker`, `selec connector` and `selec import`: one service or one file at a time."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from broker.config import load_broker_settings
+from broker.server import start_broker
+from connectors.config import load_connector_settings
+from connectors.importer import ImportRejected, import_file
+from connectors.node import make_keyer, open_store, start_node
+from connectors.store import StoreError
+from selec.cli.paths import DEMO_CONFIG_DIR, config_environ, node_config
+from selec.serving import wait_for_termination_signal
+
+
+def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path | None) -> None:
+    """--config, --listen and --data-dir, shared by the service commands."""
+    parser.add_argument(
+        "--config", type=Path, default=default_config, required=default_config is None,
+        help="YAML settings file",
+    )
+    parser.add_argument("--listen", help="HOST:PORT, overrides the file's listen")
+    parser.add_argument("--data-dir", type=Path, help="sets ${SELEC_DATA_DIR} for the config")
+
+
+def run_broker(options: argparse.Namespace) -> int:
+    """Serve the broker until SIGINT or SIGTERM; drain and exit 0."""
+    settings = load_broker_settings(
+        options.config, options.listen, config_environ(options.data_dir)
+    )
+
+    async def serve() -> None:
+        broker = await start_broker(settings)
+        print(f"broker listening on {broker.address}", flush=True)
+        await wait_for_termination_signal()
+        await broker.stop()
+
+    asyncio.run(serve())
+    return 0
+
+
+def run_connector(options: argparse.Namespace) -> int:
+    """Serve one member-state node until SIGINT or SIGTERM; drain and exit 0."""
+    settings = load_connector_settings(
+        options.config, options.listen, config_environ(options.data_dir)
+    )
+
+    async def serve() -> None:
+        node = await start_node(settings)
+        print(f"node {settings.country} listening on {node.address}", flush=True)
+        await wait_for_termination_signal()
+        await node.stop()
+
+    asyncio.run(serve())
+    return 0
+
+
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `selec import`."""
+    parser.add_argument("--country", required=True, help="the node to import into, e.g. RS")
+    parser.add_argument("--config", type=Path, help="node YAML (default: the demo's)")
+    parser.add_argument("--data-dir", type=Path, help="sets ${SELEC_DATA_DIR} for the config")
+    parser.add_argument(
+        "--replace", action="store_true", help="replace every record (default: add or update)"
+    )
+    parser.add_argument("file", type=Path, help="records, .jsonl or .csv (docs/import-format.md)")
+
+
+def run_import(options: argparse.Namespace) -> int:
+    """Import a file into a node's database; 1 with line-numbered errors if any line is bad."""
+    config = options.config or node_config(DEMO_CONFIG_DIR, options.country)
+    settings = load_connector_settings(config, environ=config_environ(options.data_dir))
+    if settings.country != options.country.upper():
+        print(
+            f"selec import: {config} is the {settings.country} node, not {options.country}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        count = import_file(options.file, open_store(settings), make_keyer(settings),
+                            options.replace)
+    except ImportRejected as exc:
+        print(f"selec import: {exc}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {exc.source}: {error}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"selec import: {exc}", file=sys.stderr)
+        return 1
+    print(f"imported {count} record(s) into {settings.country} ({settings.database})")
+    return 0

@@ -1,0 +1,101 @@
+"""Starting and stopping a grpc.aio server the same way for the broker and every node.
+
+Every server gets the standard health service (so load balancers and `grpcurl` can probe
+it) and reflection (so outside clients need none of our files), binds to its address or
+fails fast with one clear line, and drains in-flight calls on stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class ServeError(Exception):
+    """The server could not start (e.g. its port is in use); one line says why."""
+
+
+@dataclass
+class RunningServer:
+    """A started server, the port it got, and its health servicer."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    service_names: Sequence[str]
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report every service (and the server as a whole) as SERVING or NOT_SERVING."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *self.service_names):
+            await self.health.set(name, status)
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking calls, let in-flight ones finish within grace seconds."""
+        await self.set_serving(False)
+        await self.server.stop(grace)
+
+
+async def start_server(
+    listen: str,
+    register: Callable[[grpc.aio.Server], None],
+    service_names: Iterable[str],
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> RunningServer:
+    """Create, bind and start a server; register adds the project's servicers to it."""
+    server = grpc.aio.server(
+        interceptors=list(interceptors),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    register(server)
+    names = tuple(service_names)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    try:
+        port = server.add_insecure_port(listen)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise ServeError(f"cannot listen on {listen}: address in use or not available")
+    await server.start()
+    running = RunningServer(server, port, health_servicer, names)
+    await running.set_serving(True)
+    return running
+
+
+def bound_address(listen: str, port: int) -> str:
+    """HOST:PORT actually listened on (listen may say port 0)."""
+    host = listen.rpartition(":")[0]
+    return f"{host}:{port}"
+
+
+async def wait_for_termination_signal() -> None:
+    """Return on the first SIGINT or SIGTERM, so the caller can drain and exit 0."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
