@@ -1,0 +1,198 @@
+"""The `selec` commands as a user runs them: demo, search, import, stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from selec.countries import MEMBER_STATES
+
+pytestmark = pytest.mark.e2e
+
+READY_SECONDS = 120
+
+
+def selec_command() -> list[str]:
+    """The installed console script, as a user would call it."""
+    script = Path(sys.executable).with_name("selec")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "selec.cli.main"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def free_port_base() -> int:
+    """A base such that base+1 .. base+11 are all free now."""
+    for _ in range(50):
+        base = free_port() - 12
+        sockets = []
+        try:
+            for offset in range(1, 12):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no free port range")
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*selec_command(), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+class Demo:
+    def __init__(self, data_dir: Path, persons: int) -> None:
+        self.broker = f"127.0.0.1:{free_port()}"
+        self.data_dir = data_dir
+        self.process = subprocess.Popen(
+            [*selec_command(), "demo", "--data-dir", str(data_dir), "--persons", str(persons),
+             "--broker-listen", self.broker, "--node-port-base", str(free_port_base())],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        )
+        self.output: list[str] = []
+
+    def wait_ready(self) -> float:
+        started = time.monotonic()
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            if line.startswith("federation ready"):
+                return time.monotonic() - started
+            if time.monotonic() - started > READY_SECONDS:
+                break
+        raise AssertionError("demo did not get ready:\n" + "".join(self.output))
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    running = Demo(tmp_path_factory.mktemp("demo"), persons=300)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+
+
+def search_json(demo: Demo, *criteria: str) -> tuple[list[dict], dict]:
+    result = run("search", "--broker", demo.broker, "--json", *criteria)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[-1]["type"] == "summary"
+    return lines[:-1], lines[-1]
+
+
+def test_demo_prints_where_everything_listens(demo: Demo) -> None:
+    text = "".join(demo.output)
+    for country in MEMBER_STATES:
+        assert f"node {country} on 127.0.0.1:" in text
+    assert f"broker    on {demo.broker}" in text
+    assert "selec search" in text
+
+
+def test_search_in_latin_finds_the_serbian_record(demo: Demo) -> None:
+    answers, summary = search_json(
+        demo, "--given", "Jovan", "--family", "Petrovic", "--dob", "1985-03-14"
+    )
+    statuses = {r["country"]: r["status"] for r in summary["results"]}
+    assert list(statuses) == list(MEMBER_STATES)
+    assert statuses["RS"] == "HIT"
+    assert set(statuses.values()) <= {"HIT", "NO_HIT"}
+    rs = next(a for a in answers if a["country"] == "RS")
+    assert rs["hits"][0]["kind"] == "PERSON"
+    assert rs["hits"][0]["category"] == "WANTED"
+    assert len(answers) == 11
+
+
+def test_table_output_fills_in_and_summarizes(demo: Demo) -> None:
+    result = run("search", "--broker", demo.broker, "--given", "Jovan", "--family",
+                 "Petrovic", "--dob", "1985-03-14", "--countries", "RS,BG")
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:4] == ["COUNTRY", "STATUS", "LATENCY", "HITS"]
+    assert any(line.startswith("RS") and "HIT" in line for line in lines)
+    assert any("-> RS-" in line for line in lines)
+    assert "2 countries asked" in lines[-1]
+
+
+def test_bad_criteria_exit_2_with_a_clear_message(demo: Demo) -> None:
+    result = run("search", "--broker", demo.broker, "--given", "Jovan", check=False)
+    assert result.returncode == 2
+    assert "criteria.person.family_names: required" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_import_into_the_running_demo(demo: Demo, tmp_path: Path) -> None:
+    records = tmp_path / "new.jsonl"
+    records.write_text(json.dumps(
+        {"id": "RS-NEW-1", "kind": "person", "given": "Милица", "family": "Стојановић",
+         "dob": "1991-09-09", "sex": "F", "category": "missing"}, ensure_ascii=False) + "\n")
+    _, before = search_json(demo, "--given", "Milica", "--family", "Stojanovic",
+                            "--dob", "1991-09-09", "--countries", "RS")
+    assert before["results"][0]["status"] == "NO_HIT"
+    result = run("import", "--country", "RS", "--data-dir", str(demo.data_dir), str(records))
+    assert "imported 1 record" in result.stdout
+    _, after = search_json(demo, "--given", "Milica", "--family", "Stojanovic",
+                           "--dob", "1991-09-09", "--countries", "RS")
+    assert after["results"][0]["status"] == "HIT"
+
+
+def test_import_of_a_bad_file_names_the_lines(demo: Demo, tmp_path: Path) -> None:
+    records = tmp_path / "bad.jsonl"
+    records.write_text('{"id": "X", "kind": "person", "category": "wanted"}\n')
+    result = run("import", "--country", "RS", "--data-dir", str(demo.data_dir), str(records),
+                 check=False)
+    assert result.returncode == 1
+    assert "line 1: given: required" in result.stderr
+    assert "nothing imported" in result.stderr
+
+
+def test_search_without_a_broker_says_so(tmp_path: Path) -> None:
+    result = run("search", "--broker", f"127.0.0.1:{free_port()}", "--given", "A",
+                 "--family", "B", "--deadline", "3", check=False)
+    assert result.returncode == 1
+    assert "no broker answers" in result.stderr
+
+
+def test_demo_stops_cleanly_and_restarts_from_its_data(tmp_path: Path) -> None:
+    first = Demo(tmp_path, persons=50)
+    try:
+        first.wait_ready()
+    finally:
+        assert first.stop() == 0
+    second = Demo(tmp_path, persons=50)
+    try:
+        second.wait_ready()
+        assert any("using the data" in line for line in second.output)
+        _, summary = search_json(second, "--given", "Jovan", "--family", "Petrovic",
+                                 "--dob", "1985-03-14", "--countries", "RS")
+        assert summary["results"][0]["status"] == "HIT"
+    finally:
+        assert second.stop() == 0
