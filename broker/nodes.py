@@ -143,7 +143,9 @@ class NodeClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts)
             | stop_before_delay(max(0.0, deadline - time.monotonic())),
-            wait=wait_exponential_jitter(initial=self._retry.backoff_seconds, max=1.0),
+            wait=wait_exponential_jitter(
+                multiplier=self._retry.backoff_seconds, jitter=self._retry.backoff_seconds, max=1.0
+            ),
             retry=retry_if_exception(_is_transient),
             reraise=True,
         )

@@ -11,10 +11,21 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from connectors.keys import BlindKey, InvalidIdentifier, KeyScheme
 from connectors.records import Record, RecordError
 from connectors.store import StoredRecord
+
+
+@contextmanager
+def _field(name: str) -> Iterator[None]:
+    """Report an identifier the key scheme refuses as a RecordError naming the field."""
+    try:
+        yield
+    except InvalidIdentifier as exc:
+        raise RecordError(f"{name}: {exc}") from None
 
 
 class RecordKeyer:
@@ -40,36 +51,37 @@ class RecordKeyer:
     def keys(self, record: Record) -> list[BlindKey]:
         """Blind keys of a record; a value the scheme cannot read is a RecordError."""
         fields = record.fields
-        try:
-            if record.kind == "person":
-                dob = fields.get("dob")
-                year = fields.get("birth_year")
+        if record.kind == "person":
+            dob, year = fields.get("dob"), fields.get("birth_year")
+            with _field("given"):
                 return self.scheme.person_record_keys(
                     str(fields["given"]),
                     str(fields["family"]),
                     dt.date.fromisoformat(str(dob)) if dob else None,
                     int(year) if year else None,
                 )
-            if record.kind == "document":
+        if record.kind == "document":
+            with _field("number"):
                 return self.scheme.document_keys(
                     str(fields["number"]),
                     str(fields.get("doc_type", "")),
                     str(fields.get("issuing_country", "")),
                 )
-            if record.kind == "vehicle":
-                keys: list[BlindKey] = []
-                if fields.get("plate"):
+        if record.kind == "vehicle":
+            keys: list[BlindKey] = []
+            if fields.get("plate"):
+                with _field("plate"):
                     keys += self.scheme.plate_keys(
                         str(fields["plate"]), str(fields.get("plate_country", ""))
                     )
-                if fields.get("vin"):
+            if fields.get("vin"):
+                with _field("vin"):
                     keys += self.scheme.vin_keys(str(fields["vin"]))
-                return keys
+            return keys
+        with _field("number"):
             return self.scheme.phone_keys(
                 str(fields["number"]), str(fields.get("region") or self.country)
             )
-        except InvalidIdentifier as exc:
-            raise RecordError(str(exc)) from None
 
     def prepare(self, record: Record) -> StoredRecord:
         """The record with its reference and keys, ready for RecordStore.store."""

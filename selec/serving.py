@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import grpc
@@ -88,14 +89,19 @@ def bound_address(listen: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-async def wait_for_termination_signal() -> None:
-    """Return on the first SIGINT or SIGTERM, so the caller can drain and exit 0."""
+@asynccontextmanager
+async def termination_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by the first SIGINT or SIGTERM while the block runs.
+
+    Enter it before starting servers, so a signal during start-up also ends in a clean
+    drain rather than the default abrupt death.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -32,7 +32,7 @@ from connectors.importer import import_records
 from connectors.node import make_keyer, open_store
 from connectors.synthetic import generate
 from selec.cli.paths import DEFAULT_DATA_DIR, DEMO_CONFIG_DIR, config_environ, node_config
-from selec.serving import wait_for_termination_signal
+from selec.serving import termination_signals
 
 DEFAULT_PERSONS = 10_000
 DEFAULT_SEED = 2026
@@ -173,29 +173,32 @@ async def _serve(
     nodes: Mapping[str, tuple[Path, str]],
     environ: Mapping[str, str],
     data_dir: Path,
+    started: float,
 ) -> int:
-    children = _start_nodes(nodes, environ, data_dir / "logs")
-    broker = None
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        ready = await asyncio.gather(
-            *(_wait_serving(listen, deadline) for _, listen in nodes.values())
-        )
-        for (country, (_, listen)), ok in zip(nodes.items(), ready, strict=True):
-            state = f"pid {children[country].pid}" if ok else "NOT READY (see logs)"
-            print(f"  node {country} on {listen}  {state}", flush=True)
-        broker = await start_broker(broker_settings)
-        print(f"  broker    on {broker.address}", flush=True)
-        print(f"logs in {data_dir / 'logs'}", flush=True)
-        print("federation ready. Try, in another terminal:", flush=True)
-        print(f"  {sample_search(broker.address)}", flush=True)
-        print("Ctrl-C stops everything.", flush=True)
-        await wait_for_termination_signal()
-        print("stopping ...", flush=True)
-    finally:
-        if broker is not None:
-            await broker.stop()
-        _stop_nodes(children, grace=5)
+    async with termination_signals() as stopping:
+        children = _start_nodes(nodes, environ, data_dir / "logs")
+        broker = None
+        try:
+            deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+            ready = await asyncio.gather(
+                *(_wait_serving(listen, deadline) for _, listen in nodes.values())
+            )
+            for (country, (_, listen)), ok in zip(nodes.items(), ready, strict=True):
+                state = f"pid {children[country].pid}" if ok else "NOT READY (see logs)"
+                print(f"  node {country} on {listen}  {state}", flush=True)
+            broker = await start_broker(broker_settings)
+            print(f"  broker    on {broker.address}", flush=True)
+            print(f"logs in {data_dir / 'logs'}", flush=True)
+            print("try, in another terminal:", flush=True)
+            print(f"  {sample_search(broker.address)}", flush=True)
+            print(f"federation ready in {time.perf_counter() - started:.1f} s; "
+                  "Ctrl-C stops everything.", flush=True)
+            await stopping.wait()
+            print("stopping ...", flush=True)
+        finally:
+            if broker is not None:
+                await broker.stop()
+            _stop_nodes(children, grace=5)
     return 0
 
 
@@ -229,7 +232,7 @@ def run(options: argparse.Namespace) -> int:
     seed_federation(node_configs, environ, data_dir, options.persons, options.seed)
     print(f"starting {len(nodes)} nodes and the broker "
           f"({time.perf_counter() - started:.1f} s so far) ...", flush=True)
-    return asyncio.run(_serve(broker_settings, nodes, environ, data_dir))
+    return asyncio.run(_serve(broker_settings, nodes, environ, data_dir, started))
 
 
 def _with_endpoints(settings: BrokerSettings, endpoints: Mapping[str, str]) -> BrokerSettings:

@@ -14,7 +14,7 @@ from connectors.importer import ImportRejected, import_file
 from connectors.node import make_keyer, open_store, start_node
 from connectors.store import StoreError
 from selec.cli.paths import DEMO_CONFIG_DIR, config_environ, node_config
-from selec.serving import wait_for_termination_signal
+from selec.serving import termination_signals
 
 
 def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path | None) -> None:
@@ -34,10 +34,11 @@ def run_broker(options: argparse.Namespace) -> int:
     )
 
     async def serve() -> None:
-        broker = await start_broker(settings)
-        print(f"broker listening on {broker.address}", flush=True)
-        await wait_for_termination_signal()
-        await broker.stop()
+        async with termination_signals() as stopping:
+            broker = await start_broker(settings)
+            print(f"broker listening on {broker.address}", flush=True)
+            await stopping.wait()
+            await broker.stop()
 
     asyncio.run(serve())
     return 0
@@ -50,10 +51,11 @@ def run_connector(options: argparse.Namespace) -> int:
     )
 
     async def serve() -> None:
-        node = await start_node(settings)
-        print(f"node {settings.country} listening on {node.address}", flush=True)
-        await wait_for_termination_signal()
-        await node.stop()
+        async with termination_signals() as stopping:
+            node = await start_node(settings)
+            print(f"node {settings.country} listening on {node.address}", flush=True)
+            await stopping.wait()
+            await node.stop()
 
     asyncio.run(serve())
     return 0

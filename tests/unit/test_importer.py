@@ -67,7 +67,7 @@ def test_bad_lines_are_numbered_and_nothing_is_imported(tmp_path: Path, store, k
         {"id": "P3", "kind": "alien", "category": "wanted"},
         "not an object",
         {"id": "T2", "kind": "phone", "number": "12", "category": "suspect"},
-        {"id": "D1", "kind": "document", "number": "X1", "category": "lost"},
+        {"id": "D1", "kind": "document", "number": "X123456", "category": "lost"},
         {"id": "P4", "kind": "person", "given": "A", "family": "B", "category": "wanted",
          "colour": "blue"},
     ]
@@ -80,7 +80,7 @@ def test_bad_lines_are_numbered_and_nothing_is_imported(tmp_path: Path, store, k
     assert messages[0].startswith("line 2: dob: expected YYYY-MM-DD")
     assert messages[1].startswith("line 3: kind: expected one of")
     assert messages[2] == "line 4: expected a JSON object"
-    assert messages[3].startswith("line 5: ")
+    assert messages[3].startswith("line 5: number: ")
     assert messages[4] == "line 6: id: 'D1' already on line 1"
     assert messages[5] == "line 7: colour: not a field of a person record"
     assert messages[6].startswith("line 8: not valid JSON")
