@@ -66,8 +66,15 @@ def load_broker_settings(
     """Read and validate the broker's YAML file; listen overrides the file's address."""
     reader = load_yaml(path, environ)
     reader.reject_unknown(
-        {"listen", "key_secret_file", "countries", "retry", "suspension",
-         "answer_margin_seconds", "grace_seconds"}
+        {
+            "listen",
+            "key_secret_file",
+            "countries",
+            "retry",
+            "suspension",
+            "answer_margin_seconds",
+            "grace_seconds",
+        }
     )
     return BrokerSettings(
         source=reader.source,

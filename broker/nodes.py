@@ -96,9 +96,7 @@ class NodeClient:
 
     async def describe(self, deadline_seconds: float) -> connector_pb2.DescribeResponse:
         """The node's Describe answer (raises grpc.aio.AioRpcError)."""
-        return await self._stub.Describe(
-            connector_pb2.DescribeRequest(), timeout=deadline_seconds
-        )
+        return await self._stub.Describe(connector_pb2.DescribeRequest(), timeout=deadline_seconds)
 
     async def ask(
         self, request: connector_pb2.MatchRequest, started: float, cap: float | None

@@ -109,8 +109,9 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             search_id,
             len(countries),
             len(match.keys),
-            ",".join(f"{r.country}:{broker_pb2.CountryStatus.Name(r.status)[15:]}"
-                     for r in results),
+            ",".join(
+                f"{r.country}:{broker_pb2.CountryStatus.Name(r.status)[15:]}" for r in results
+            ),
             elapsed,
         )
         yield broker_pb2.SearchEvent(

@@ -118,8 +118,9 @@ class _CheckedRecords:
                 continue
             record_id = prepared.record.record_id
             if record_id in first_seen:
-                self._fail(LineError(number, f"id: {record_id!r} already on line "
-                                             f"{first_seen[record_id]}"))
+                self._fail(
+                    LineError(number, f"id: {record_id!r} already on line {first_seen[record_id]}")
+                )
                 continue
             first_seen[record_id] = number
             if not self.error_count:

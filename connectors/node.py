@@ -25,9 +25,7 @@ def open_store(settings: ConnectorSettings) -> RecordStore:
 
 def make_keyer(settings: ConnectorSettings) -> RecordKeyer:
     """The node's keyer (federation key scheme + its own reference secret)."""
-    return RecordKeyer(
-        settings.country, KeyScheme(settings.key_secret), settings.reference_secret
-    )
+    return RecordKeyer(settings.country, KeyScheme(settings.key_secret), settings.reference_secret)
 
 
 @dataclass

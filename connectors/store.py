@@ -202,9 +202,11 @@ class SqliteRecordStore:
     def counts(self) -> dict[str, int]:
         """See RecordStore.counts."""
         try:
-            rows = self._connection().execute(
-                "SELECT kind, COUNT(*) FROM records GROUP BY kind"
-            ).fetchall()
+            rows = (
+                self._connection()
+                .execute("SELECT kind, COUNT(*) FROM records GROUP BY kind")
+                .fetchall()
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"count failed: {type(exc).__name__}") from None
         return {kind: count for kind, count in rows}

@@ -14,10 +14,10 @@ import argparse
 import filecmp
 import sys
 import tempfile
+from importlib.resources import files
 from pathlib import Path
 
 from grpc_tools import protoc
-from importlib.resources import files
 
 REPO = Path(__file__).resolve().parents[1]
 PROTO_ROOT = REPO / "protos"
@@ -50,9 +50,7 @@ def check() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         fresh = {p.name: p for p in generate(Path(scratch))}
         committed = {
-            p.name: p
-            for p in (REPO / PACKAGE_DIR).iterdir()
-            if p.name.endswith(GENERATED_SUFFIXES)
+            p.name: p for p in (REPO / PACKAGE_DIR).iterdir() if p.name.endswith(GENERATED_SUFFIXES)
         }
         stale = sorted(
             name

@@ -1,7 +1,17 @@
 """The SELEC member states, ISO 3166-1 alpha-2, in the order the federation lists them."""
 
 MEMBER_STATES: tuple[str, ...] = (
-    "AL", "BA", "BG", "GR", "HU", "MD", "ME", "MK", "RO", "RS", "TR",
+    "AL",
+    "BA",
+    "BG",
+    "GR",
+    "HU",
+    "MD",
+    "ME",
+    "MK",
+    "RO",
+    "RS",
+    "TR",
 )
 
 NAMES: dict[str, str] = {

@@ -8,6 +8,7 @@ fails fast with one clear line, and drains in-flight calls on stop.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+PARENT_POLL_SECONDS = 1.0
 
 
 class ServeError(Exception):
@@ -90,18 +92,31 @@ def bound_address(listen: str, port: int) -> str:
 
 
 @asynccontextmanager
-async def termination_signals() -> AsyncIterator[asyncio.Event]:
+async def termination_signals(parent_pid: int | None = None) -> AsyncIterator[asyncio.Event]:
     """An event set by the first SIGINT or SIGTERM while the block runs.
 
     Enter it before starting servers, so a signal during start-up also ends in a clean
-    drain rather than the default abrupt death.
+    drain rather than the default abrupt death. With parent_pid, the event is also set
+    when that parent process is gone, so a supervisor killed outright (SIGKILL) leaves
+    no orphaned servers holding their ports.
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    watcher = (
+        asyncio.create_task(_watch_parent(parent_pid, stop)) if parent_pid is not None else None
+    )
     try:
         yield stop
     finally:
+        if watcher is not None:
+            watcher.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 (no event exists for a parent's death)
+        await asyncio.sleep(PARENT_POLL_SECONDS)
+    stop.set()

@@ -42,16 +42,31 @@ SAMPLE_CRITERIA = "--given Jovan --family Petrovic --dob 1985-03-14"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `selec demo`."""
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                        help="where the national databases and secrets live (default var/demo)")
-    parser.add_argument("--persons", type=int, default=None,
-                        help=f"synthetic persons per state (default {DEFAULT_PERSONS}; 0: empty)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="where the national databases and secrets live (default var/demo)",
+    )
+    parser.add_argument(
+        "--persons",
+        type=int,
+        default=None,
+        help=f"synthetic persons per state (default {DEFAULT_PERSONS}; 0: empty)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="synthetic data seed")
-    parser.add_argument("--config-dir", type=Path, default=DEMO_CONFIG_DIR,
-                        help="federation config (broker.yaml, nodes/*.yaml)")
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=DEMO_CONFIG_DIR,
+        help="federation config (broker.yaml, nodes/*.yaml)",
+    )
     parser.add_argument("--broker-listen", help="HOST:PORT for the broker (default from config)")
-    parser.add_argument("--node-port-base", type=int,
-                        help="nodes listen on base+1 .. base+11 instead of the config's ports")
+    parser.add_argument(
+        "--node-port-base",
+        type=int,
+        help="nodes listen on base+1 .. base+11 instead of the config's ports",
+    )
 
 
 def ensure_secret(path: Path) -> None:
@@ -95,8 +110,9 @@ def seed_federation(
     if previous is not None and (persons is None or previous == wanted):
         print(f"using the data in {data_dir} ({previous['persons']} persons per state)")
         return
-    print(f"generating synthetic national data: {wanted['persons']} persons per state ...",
-          flush=True)
+    print(
+        f"generating synthetic national data: {wanted['persons']} persons per state ...", flush=True
+    )
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         futures = [
@@ -139,8 +155,18 @@ def _start_nodes(
     for country, (config, listen) in nodes.items():
         log = (log_dir / f"{country.lower()}.log").open("ab")
         children[country] = subprocess.Popen(
-            [sys.executable, "-m", "selec.cli.main", "connector", "--config", str(config),
-             "--listen", listen],
+            [
+                sys.executable,
+                "-m",
+                "selec.cli.main",
+                "connector",
+                "--config",
+                str(config),
+                "--listen",
+                listen,
+                "--exit-with-parent",
+                str(os.getpid()),
+            ],
             env=dict(environ),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -191,8 +217,11 @@ async def _serve(
             print(f"logs in {data_dir / 'logs'}", flush=True)
             print("try, in another terminal:", flush=True)
             print(f"  {sample_search(broker.address)}", flush=True)
-            print(f"federation ready in {time.perf_counter() - started:.1f} s; "
-                  "Ctrl-C stops everything.", flush=True)
+            print(
+                f"federation ready in {time.perf_counter() - started:.1f} s; "
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
             await stopping.wait()
             print("stopping ...", flush=True)
         finally:
@@ -230,8 +259,11 @@ def run(options: argparse.Namespace) -> int:
         print("selec demo: --persons must be 0 or more", file=sys.stderr)
         return 2
     seed_federation(node_configs, environ, data_dir, options.persons, options.seed)
-    print(f"starting {len(nodes)} nodes and the broker "
-          f"({time.perf_counter() - started:.1f} s so far) ...", flush=True)
+    print(
+        f"starting {len(nodes)} nodes and the broker "
+        f"({time.perf_counter() - started:.1f} s so far) ...",
+        flush=True,
+    )
     return asyncio.run(_serve(broker_settings, nodes, environ, data_dir, started))
 
 

@@ -20,11 +20,15 @@ from selec.serving import termination_signals
 def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path | None) -> None:
     """--config, --listen and --data-dir, shared by the service commands."""
     parser.add_argument(
-        "--config", type=Path, default=default_config, required=default_config is None,
+        "--config",
+        type=Path,
+        default=default_config,
+        required=default_config is None,
         help="YAML settings file",
     )
     parser.add_argument("--listen", help="HOST:PORT, overrides the file's listen")
     parser.add_argument("--data-dir", type=Path, help="sets ${SELEC_DATA_DIR} for the config")
+    parser.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
 
 
 def run_broker(options: argparse.Namespace) -> int:
@@ -34,7 +38,7 @@ def run_broker(options: argparse.Namespace) -> int:
     )
 
     async def serve() -> None:
-        async with termination_signals() as stopping:
+        async with termination_signals(options.exit_with_parent) as stopping:
             broker = await start_broker(settings)
             print(f"broker listening on {broker.address}", flush=True)
             await stopping.wait()
@@ -51,7 +55,7 @@ def run_connector(options: argparse.Namespace) -> int:
     )
 
     async def serve() -> None:
-        async with termination_signals() as stopping:
+        async with termination_signals(options.exit_with_parent) as stopping:
             node = await start_node(settings)
             print(f"node {settings.country} listening on {node.address}", flush=True)
             await stopping.wait()
@@ -83,8 +87,9 @@ def run_import(options: argparse.Namespace) -> int:
         )
         return 2
     try:
-        count = import_file(options.file, open_store(settings), make_keyer(settings),
-                            options.replace)
+        count = import_file(
+            options.file, open_store(settings), make_keyer(settings), options.replace
+        )
     except ImportRejected as exc:
         print(f"selec import: {exc}", file=sys.stderr)
         for error in exc.errors:

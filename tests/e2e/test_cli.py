@@ -66,8 +66,18 @@ class Demo:
         self.broker = f"127.0.0.1:{free_port()}"
         self.data_dir = data_dir
         self.process = subprocess.Popen(
-            [*selec_command(), "demo", "--data-dir", str(data_dir), "--persons", str(persons),
-             "--broker-listen", self.broker, "--node-port-base", str(free_port_base())],
+            [
+                *selec_command(),
+                "demo",
+                "--data-dir",
+                str(data_dir),
+                "--persons",
+                str(persons),
+                "--broker-listen",
+                self.broker,
+                "--node-port-base",
+                str(free_port_base()),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -88,7 +98,11 @@ class Demo:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +113,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield running
     finally:
         if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
+            running.stop()
 
 
 def search_json(demo: Demo, *criteria: str) -> tuple[list[dict], dict]:
@@ -133,8 +146,19 @@ def test_search_in_latin_finds_the_serbian_record(demo: Demo) -> None:
 
 
 def test_table_output_fills_in_and_summarizes(demo: Demo) -> None:
-    result = run("search", "--broker", demo.broker, "--given", "Jovan", "--family",
-                 "Petrovic", "--dob", "1985-03-14", "--countries", "RS,BG")
+    result = run(
+        "search",
+        "--broker",
+        demo.broker,
+        "--given",
+        "Jovan",
+        "--family",
+        "Petrovic",
+        "--dob",
+        "1985-03-14",
+        "--countries",
+        "RS,BG",
+    )
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["COUNTRY", "STATUS", "LATENCY", "HITS"]
     assert any(line.startswith("RS") and "HIT" in line for line in lines)
@@ -151,34 +175,99 @@ def test_bad_criteria_exit_2_with_a_clear_message(demo: Demo) -> None:
 
 def test_import_into_the_running_demo(demo: Demo, tmp_path: Path) -> None:
     records = tmp_path / "new.jsonl"
-    records.write_text(json.dumps(
-        {"id": "RS-NEW-1", "kind": "person", "given": "Милица", "family": "Стојановић",
-         "dob": "1991-09-09", "sex": "F", "category": "missing"}, ensure_ascii=False) + "\n")
-    _, before = search_json(demo, "--given", "Milica", "--family", "Stojanovic",
-                            "--dob", "1991-09-09", "--countries", "RS")
+    records.write_text(
+        json.dumps(
+            {
+                "id": "RS-NEW-1",
+                "kind": "person",
+                "given": "Милица",
+                "family": "Стојановић",
+                "dob": "1991-09-09",
+                "sex": "F",
+                "category": "missing",
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+    _, before = search_json(
+        demo,
+        "--given",
+        "Milica",
+        "--family",
+        "Stojanovic",
+        "--dob",
+        "1991-09-09",
+        "--countries",
+        "RS",
+    )
     assert before["results"][0]["status"] == "NO_HIT"
     result = run("import", "--country", "RS", "--data-dir", str(demo.data_dir), str(records))
     assert "imported 1 record" in result.stdout
-    _, after = search_json(demo, "--given", "Milica", "--family", "Stojanovic",
-                           "--dob", "1991-09-09", "--countries", "RS")
+    _, after = search_json(
+        demo,
+        "--given",
+        "Milica",
+        "--family",
+        "Stojanovic",
+        "--dob",
+        "1991-09-09",
+        "--countries",
+        "RS",
+    )
     assert after["results"][0]["status"] == "HIT"
 
 
 def test_import_of_a_bad_file_names_the_lines(demo: Demo, tmp_path: Path) -> None:
     records = tmp_path / "bad.jsonl"
     records.write_text('{"id": "X", "kind": "person", "category": "wanted"}\n')
-    result = run("import", "--country", "RS", "--data-dir", str(demo.data_dir), str(records),
-                 check=False)
+    result = run(
+        "import", "--country", "RS", "--data-dir", str(demo.data_dir), str(records), check=False
+    )
     assert result.returncode == 1
     assert "line 1: given: required" in result.stderr
     assert "nothing imported" in result.stderr
 
 
 def test_search_without_a_broker_says_so(tmp_path: Path) -> None:
-    result = run("search", "--broker", f"127.0.0.1:{free_port()}", "--given", "A",
-                 "--family", "B", "--deadline", "3", check=False)
+    result = run(
+        "search",
+        "--broker",
+        f"127.0.0.1:{free_port()}",
+        "--given",
+        "A",
+        "--family",
+        "B",
+        "--deadline",
+        "3",
+        check=False,
+    )
     assert result.returncode == 1
     assert "no broker answers" in result.stderr
+
+
+def test_nodes_exit_when_the_demo_is_killed_outright(tmp_path: Path) -> None:
+    demo = Demo(tmp_path, persons=0)
+    demo.wait_ready()
+    pids = [int(line.split("pid ")[1]) for line in demo.output if " pid " in line]
+    assert len(pids) == 11
+    demo.process.kill()
+    demo.process.wait()
+    deadline = time.monotonic() + 15
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in pids if _running(pid)]
+    assert not alive, f"orphaned nodes still running: {alive}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 def test_demo_stops_cleanly_and_restarts_from_its_data(tmp_path: Path) -> None:
@@ -191,8 +280,17 @@ def test_demo_stops_cleanly_and_restarts_from_its_data(tmp_path: Path) -> None:
     try:
         second.wait_ready()
         assert any("using the data" in line for line in second.output)
-        _, summary = search_json(second, "--given", "Jovan", "--family", "Petrovic",
-                                 "--dob", "1985-03-14", "--countries", "RS")
+        _, summary = search_json(
+            second,
+            "--given",
+            "Jovan",
+            "--family",
+            "Petrovic",
+            "--dob",
+            "1985-03-14",
+            "--countries",
+            "RS",
+        )
         assert summary["results"][0]["status"] == "HIT"
     finally:
         assert second.stop() == 0

@@ -139,7 +139,9 @@ async def test_hanging_node_times_out_while_others_answer_on_time(seeded_dir: Pa
 async def test_caller_deadline_caps_node_deadlines(seeded_dir: Path) -> None:
     hanging, _ = await start_hanging_node()
     federation = await start_federation(
-        seeded_dir, ["RS"], extra_endpoints={"TR": f"127.0.0.1:{hanging.port}"},
+        seeded_dir,
+        ["RS"],
+        extra_endpoints={"TR": f"127.0.0.1:{hanging.port}"},
         deadlines={"TR": 30.0},
     )
     federation.extra_servers.append(hanging)
@@ -278,8 +280,15 @@ async def test_import_into_running_node_is_searchable_without_restart(tmp_path: 
         newcomer = person("Милош", "Обилић", "1990-06-28")
         _, summary = await federation.search(newcomer)
         assert statuses(summary) == {"RS": NO_HIT}
-        line = {"id": "RS-X-1", "kind": "person", "given": "Милош", "family": "Обилић",
-                "dob": "1990-06-28", "sex": "M", "category": "missing"}
+        line = {
+            "id": "RS-X-1",
+            "kind": "person",
+            "given": "Милош",
+            "family": "Обилић",
+            "dob": "1990-06-28",
+            "sex": "M",
+            "category": "missing",
+        }
         import_records("t", [(1, line)], open_store(settings), make_keyer(settings))
         answers, summary = await federation.search(person("Milos", "Obilic", "1990-06-28"))
         assert statuses(summary) == {"RS": HIT}

@@ -64,20 +64,35 @@ def test_environment_secret_overrides_file(environ: dict[str, str], tmp_path: Pa
 @pytest.mark.parametrize(
     ("text", "key", "problem"),
     [
-        (BROKER.replace("deadline_seconds: 2", "deadline_seconds: soon"),
-         "countries.RS.deadline_seconds", "expected a number, got 'soon'"),
-        (BROKER.replace("deadline_seconds: 2", "deadline_seconds: -1"),
-         "countries.RS.deadline_seconds", "expected a positive number, got -1"),
+        (
+            BROKER.replace("deadline_seconds: 2", "deadline_seconds: soon"),
+            "countries.RS.deadline_seconds",
+            "expected a number, got 'soon'",
+        ),
+        (
+            BROKER.replace("deadline_seconds: 2", "deadline_seconds: -1"),
+            "countries.RS.deadline_seconds",
+            "expected a positive number, got -1",
+        ),
         (BROKER.replace("RS:", "XX:"), "countries.XX", "not a member state"),
-        (BROKER.replace("127.0.0.1:50110", "nowhere"), "countries.RS.endpoint",
-         "expected HOST:PORT, got 'nowhere'"),
+        (
+            BROKER.replace("127.0.0.1:50110", "nowhere"),
+            "countries.RS.endpoint",
+            "expected HOST:PORT, got 'nowhere'",
+        ),
         (BROKER.replace("listen:", "lisen:"), "lisen", "unknown key"),
         (BROKER.replace("listen: 127.0.0.1:50051\n", ""), "listen", "required but missing"),
         (BROKER + "retry: {attempts: 0}\n", "retry.attempts", "expected an integer >= 1, got 0"),
-        (BROKER + "suspension: {initial_seconds: 10, max_seconds: 5}\n",
-         "suspension.max_seconds", "must not be below initial_seconds"),
-        (BROKER.replace("${SELEC_DATA_DIR}", "${NOT_SET_ANYWHERE}"), "key_secret_file",
-         "environment variable NOT_SET_ANYWHERE is not set"),
+        (
+            BROKER + "suspension: {initial_seconds: 10, max_seconds: 5}\n",
+            "suspension.max_seconds",
+            "must not be below initial_seconds",
+        ),
+        (
+            BROKER.replace("${SELEC_DATA_DIR}", "${NOT_SET_ANYWHERE}"),
+            "key_secret_file",
+            "environment variable NOT_SET_ANYWHERE is not set",
+        ),
         (BROKER.replace("federation.key", "missing.key"), "key_secret_file", "cannot read"),
     ],
 )

@@ -14,12 +14,30 @@ from connectors.records import parse_record
 from connectors.store import SqliteRecordStore
 
 GOOD = [
-    {"id": "P1", "kind": "person", "given": "Јован", "family": "Петровић",
-     "dob": "1985-03-14", "sex": "M", "category": "wanted"},
-    {"id": "D1", "kind": "document", "doc_type": "passport", "number": "012345678",
-     "issuing_country": "RS", "category": "stolen"},
-    {"id": "V1", "kind": "vehicle", "plate": "BG 123-AB", "plate_country": "RS",
-     "category": "stolen"},
+    {
+        "id": "P1",
+        "kind": "person",
+        "given": "Јован",
+        "family": "Петровић",
+        "dob": "1985-03-14",
+        "sex": "M",
+        "category": "wanted",
+    },
+    {
+        "id": "D1",
+        "kind": "document",
+        "doc_type": "passport",
+        "number": "012345678",
+        "issuing_country": "RS",
+        "category": "stolen",
+    },
+    {
+        "id": "V1",
+        "kind": "vehicle",
+        "plate": "BG 123-AB",
+        "plate_country": "RS",
+        "category": "stolen",
+    },
     {"id": "T1", "kind": "phone", "number": "064 123 4567", "category": "suspect"},
 ]
 
@@ -62,14 +80,26 @@ def test_bad_lines_are_numbered_and_nothing_is_imported(tmp_path: Path, store, k
     import_file(write_jsonl(tmp_path / "first.jsonl", GOOD[:1]), store, keyer, False)
     lines: list[object] = [
         GOOD[1],
-        {"id": "P2", "kind": "person", "given": "A", "family": "B", "dob": "14.03.1985",
-         "category": "wanted"},
+        {
+            "id": "P2",
+            "kind": "person",
+            "given": "A",
+            "family": "B",
+            "dob": "14.03.1985",
+            "category": "wanted",
+        },
         {"id": "P3", "kind": "alien", "category": "wanted"},
         "not an object",
         {"id": "T2", "kind": "phone", "number": "12", "category": "suspect"},
         {"id": "D1", "kind": "document", "number": "X123456", "category": "lost"},
-        {"id": "P4", "kind": "person", "given": "A", "family": "B", "category": "wanted",
-         "colour": "blue"},
+        {
+            "id": "P4",
+            "kind": "person",
+            "given": "A",
+            "family": "B",
+            "category": "wanted",
+            "colour": "blue",
+        },
     ]
     path = write_jsonl(tmp_path / "bad.jsonl", lines)
     with path.open("a") as handle:
@@ -102,8 +132,10 @@ def test_reimport_updates_keys_and_keeps_the_reference(tmp_path: Path, store, ke
     import_file(write_jsonl(tmp_path / "b.jsonl", [changed]), store, keyer, False)
     new = keyer.prepare(parse_record(changed))
     assert new.reference == old.reference
-    assert store.match([k.digest for k in old.keys if k.digest not in
-                        {n.digest for n in new.keys}]) == []
+    assert (
+        store.match([k.digest for k in old.keys if k.digest not in {n.digest for n in new.keys}])
+        == []
+    )
     assert {m.reference for m in store.match([k.digest for k in new.keys])} == {old.reference}
     assert store.counts() == {"person": 1}
 

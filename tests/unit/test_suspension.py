@@ -14,8 +14,9 @@ class Clock:
 
 def test_suspends_after_threshold_and_doubles_up_to_max() -> None:
     clock = Clock()
-    suspension = Suspension(SuspensionPolicy(after_failures=2, initial_seconds=1, max_seconds=3),
-                            clock)
+    suspension = Suspension(
+        SuspensionPolicy(after_failures=2, initial_seconds=1, max_seconds=3), clock
+    )
     suspension.record_failure("down")
     assert suspension.allows_call()
     suspension.record_failure("down")
