@@ -1,0 +1,404 @@
+"""The blind-key scheme: which keys a person, document, plate, VIN or phone number yields.
+
+Every key is ``HMAC-SHA256(secret, f"{SCHEME_VERSION}|{key_type}|{value}")`` truncated to 16 bytes
+(128 bits: collisions between distinct values are negligible at any register size, and a row is
+half the size of a full digest). ``key_type`` and the version are inside the MAC input, so the
+same value keyed as two types, or under two scheme versions, never collides. A record is a hit
+when any query digest equals any record digest; the two key sets are deliberately asymmetric
+(records store some variants, queries send others) so that each side does the expansion that
+is cheap for it: records are many and stored, queries are few and transient.
+
+Person keys
+===========
+
+A name is normalized (:func:`connectors.keys.normalize.name_forms`) into an *exact* form (tokens
+as written; case, composition and order insensitive), a *folded* form (script- and
+transliteration-independent ASCII skeleton, with per-system variants for Cyrillic and Greek
+records), *typed letters* (for typo forms) and a *phonetic* code of the family name. Keys
+combine a name form with a date:
+
+=====================  ========  =========================================================
+key type               strength  value
+=====================  ========  =========================================================
+``person.exact.dob``   EXACT     exact tokens + date of birth
+``person.fold.dob``    STRONG    folded tokens (each transliteration variant) + dob
+``person.part.dob``    MEDIUM    first given name + family name or one of its parts + dob
+``person.phon.dob``    MEDIUM    folded given names + phonetic family name + dob
+``person.typo.dob``    MEDIUM    typo-tolerant forms of the name + dob (below)
+``person.fold.yob``    MEDIUM    folded tokens + year of birth
+``person.fold``        WEAK      folded tokens alone
+=====================  ========  =========================================================
+
+Rules, and why:
+
+* **A query that carries a date never sends name-only keys.** Otherwise the same name with a
+  date of birth years apart (a namesake) would hit; a date that disagrees is strong evidence
+  of a *different* person.
+* **Day/month swap**: a query with a date also sends the exact, folded and part keys for the
+  date with day and month exchanged (when that is a different valid date), at strength
+  MEDIUM: ``03/04`` versus ``04/03`` is the commonest date-entry error across states.
+* **Year of birth**: records store it; queries with a full date send it too, so a register
+  that only knows the year is still found (MEDIUM). A year a year or more apart never hits.
+* **Parts of a name** (``person.part.dob``): records store *(first given name, family-name
+  token)* for every token of the family name and *(first given name, whole family name)*;
+  queries send only the latter. A dropped second given name, one half of a double family
+  name (``Lana Bajramović`` for ``Lana Bajramović-Arnautović``) and swapped order keep such
+  a pair; a *different* second half (``Molnár-Péter`` for ``Molnár-Pintér``) does not, because
+  the query then names a whole family name that the record does not have. Only with a full
+  date of birth: a shared first name and half a family name alone are common.
+* **Phonetic** (``person.phon.dob``): the folded given names must agree; the family name only
+  phonetically (:func:`connectors.keys.normalize.phonetic`). Given names are a small, closed
+  set in which one vowel separates different names (Lana/Lena, Omar/Omer); family names are
+  a far larger set in which a vowel change is more often a misspelling. Only with a full dob.
+* **Typos only with a full date of birth**, because a one-letter difference is exactly what
+  separates many genuinely different names (Jovan/Jovana, Petrović/Petković); the date makes a
+  chance collision unlikely. Typo forms never touch the *first letter* of a token (typists
+  rarely miss it; different real names often differ there: Medon/Redon, Ina/Mina) and never
+  change a *final vowel* (an inflection ending: Renat/Renata, Pop/Popa). They are computed on
+  typed letters, all under ``person.typo.dob``, told apart by a prefix in the value:
+
+  - ``d:`` *deletion*: records store every form of the name with one letter removed;
+    queries send their name as typed. A query that lost a letter (``Hekran``) hits.
+  - ``s:`` *squeeze*: runs of one letter collapsed, on both sides. A doubled key
+    (``Laszzlo``) or a dropped double (``Eyup`` for ``Eyyüp``) hits.
+  - ``a:`` *anagram*: the letters of the whole name sorted, on both sides. Two swapped letters
+    (``Mentro``) and names written together (``AnemonaIulia``) hit.
+  - ``k:`` *keyboard*: records store their typed name; queries send every form with one letter
+    replaced by a neighbouring QWERTY key (``Aulonw``).
+
+  Records never store insertion or substitution forms and queries never send deletion forms:
+  that pairing (symmetric deletion neighbourhoods) makes every one-letter substitution a hit,
+  including Lana/Lena, and measured 17% false hits on the development set.
+
+The strength of a hit is that of the best matching pair of keys, where a pair is worth the
+weaker of its two keys (:func:`match_strength`); a query key sent for a swapped day/month is
+MEDIUM even where the record's key of the same type is STRONG.
+
+Other identifiers
+=================
+
+Documents, plates, VINs and phone numbers are keyed on their canonical forms
+(:mod:`connectors.keys.canonical`): an identical identifier is EXACT. Documents and plates
+also carry an issuer-qualified key when the country is known; a query with a country sends
+the bare number at STRONG, so a hit on the same number from another issuer (or a record whose
+issuer is unknown) is reported, one step weaker.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from connectors.keys import canonical
+from connectors.keys.errors import InvalidIdentifier
+from connectors.keys.normalize import (
+    NameForms,
+    anagram,
+    deletions,
+    keyboard_typos,
+    name_forms,
+    squeeze,
+)
+
+__all__ = [
+    "MIN_SECRET_BYTES",
+    "SCHEME_VERSION",
+    "BlindKey",
+    "KeyScheme",
+    "Strength",
+    "match_strength",
+]
+
+#: Bump whenever any normalization rule, table or key definition changes: keys computed under
+#: different versions must never be compared (the version is part of every MAC input).
+SCHEME_VERSION = "bk1"
+
+MIN_SECRET_BYTES = 16
+_DIGEST_BYTES = 16
+_MIN_YEAR = 1850
+_MAX_YEAR = 2200
+
+
+class Strength(enum.IntEnum):
+    """How strongly a hit matched. The numbers are mirrored in the protobuf enum."""
+
+    WEAK = 1  # name only, no date
+    MEDIUM = 2  # name + year of birth, phonetic/partial name + dob, or a typo-tolerant variant
+    STRONG = 3  # transliterated/folded name + full date of birth
+    EXACT = 4  # exact normalized name + full dob; identical document/plate/VIN/phone
+
+
+@dataclass(frozen=True, slots=True)
+class BlindKey:
+    """One keyed hash. ``key_type`` is short, stable and contains no personal data."""
+
+    key_type: str
+    strength: Strength
+    digest: str
+
+
+def match_strength(
+    query_keys: Iterable[BlindKey], record_keys: Iterable[BlindKey]
+) -> Strength | None:
+    """Strength of the best match between a query's and a record's keys, or ``None``.
+
+    A pair of equal digests is worth the weaker of its two keys' strengths.
+    """
+    best: dict[str, Strength] = {}
+    for key in record_keys:
+        if key.digest not in best or key.strength > best[key.digest]:
+            best[key.digest] = key.strength
+    result: Strength | None = None
+    for key in query_keys:
+        rec = best.get(key.digest)
+        if rec is not None:
+            pair = min(rec, key.strength)
+            if result is None or pair > result:
+                result = Strength(pair)
+    return result
+
+
+_Item = tuple[str, Strength, str]
+
+
+def _check_date(dob: datetime.date | None, birth_year: int | None) -> int | None:
+    """Validate the date arguments and return the year to key on, if any."""
+    if dob is not None:
+        if isinstance(dob, datetime.datetime) or not isinstance(dob, datetime.date):
+            raise InvalidIdentifier("date of birth must be a datetime.date")
+        if not _MIN_YEAR <= dob.year <= _MAX_YEAR:
+            raise InvalidIdentifier("date of birth out of range")
+        if birth_year is not None and birth_year != dob.year:
+            raise InvalidIdentifier("birth year disagrees with date of birth")
+        return dob.year
+    if birth_year is not None:
+        if isinstance(birth_year, bool) or not isinstance(birth_year, int):
+            raise InvalidIdentifier("birth year must be an integer")
+        if not _MIN_YEAR <= birth_year <= _MAX_YEAR:
+            raise InvalidIdentifier("birth year out of range")
+    return birth_year
+
+
+def _swapped(dob: datetime.date) -> datetime.date | None:
+    """``dob`` with day and month exchanged, if that is a different valid date."""
+    if dob.day == dob.month or dob.day > 12:
+        return None
+    return dob.replace(month=dob.day, day=dob.month)
+
+
+def _joined(tokens: Iterable[str]) -> str:
+    return " ".join(sorted(tokens))
+
+
+def _record_typo_forms(typed: tuple[str, ...]) -> list[str]:
+    """Typo forms a record stores (see the module doc): its name, squeezed, anagram, deletions."""
+    out = ["k:" + _joined(typed), "s:" + _joined(map(squeeze, typed)), "a:" + anagram(typed)]
+    for i, tok in enumerate(typed):
+        rest = typed[:i] + typed[i + 1 :]
+        out.extend("d:" + _joined((*rest, form)) for form in deletions(tok))
+    return out
+
+
+def _query_typo_forms(typed: tuple[str, ...]) -> list[str]:
+    """Typo forms a query sends: its name, squeezed, anagram, keyboard substitutions."""
+    out = ["d:" + _joined(typed), "s:" + _joined(map(squeeze, typed)), "a:" + anagram(typed)]
+    for i, tok in enumerate(typed):
+        rest = typed[:i] + typed[i + 1 :]
+        out.extend("k:" + _joined((*rest, form)) for form in keyboard_typos(tok))
+    return out
+
+
+def _dob_items(name: NameForms, day: str, cap: Strength, record: bool) -> list[_Item]:
+    """Exact, folded and part keys for one date; strengths capped at ``cap``."""
+    items: list[_Item] = [("person.exact.dob", min(Strength.EXACT, cap), f"{name.exact}|{day}")]
+    strong = min(Strength.STRONG, cap)
+    medium = min(Strength.MEDIUM, cap)
+    items += [("person.fold.dob", strong, f"{f}|{day}") for f in name.folds]
+    items += [("person.part.dob", medium, f"{p}|{day}") for p in name.whole]
+    if record:
+        items += [("person.part.dob", medium, f"{p}|{day}") for p in name.parts]
+    return items
+
+
+def _phonetic_item(name: NameForms, day: str) -> list[_Item]:
+    if not name.family_phonetic:
+        return []
+    value = f"{name.given_folded}/{name.family_phonetic}|{day}"
+    return [("person.phon.dob", Strength.MEDIUM, value)]
+
+
+_BLOCK = 64  # SHA-256 block size, for the HMAC pads (RFC 2104)
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+class KeyScheme:
+    """Computes blind keys under one secret. Immutable, so safe to share between threads.
+
+    The secret comes from configuration (a file or environment variable), never from code; it
+    is not shown by ``repr`` and the object refuses to be pickled, so it does not leak into
+    logs, tracebacks or caches by accident.
+
+    HMAC-SHA256 is computed as in RFC 2104 with the inner and outer key pads hashed once at
+    construction and copied per key (what :mod:`hmac` does internally): this halves the cost of
+    a key compared with :func:`hmac.digest`, which re-derives the pads on every call, and keys
+    are computed for every person of every register. ``tests/unit/test_keys_scheme.py`` checks
+    the result against :func:`hmac.digest`.
+    """
+
+    __slots__ = ("_inner", "_outer", "version")
+
+    _inner: hashlib._Hash
+    _outer: hashlib._Hash
+    version: str
+
+    def __init__(self, secret: bytes) -> None:
+        if not isinstance(secret, bytes | bytearray | memoryview):
+            raise ValueError("secret must be bytes")
+        secret = bytes(secret)
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"secret must be at least {MIN_SECRET_BYTES} bytes")
+        if len(secret) > _BLOCK:
+            secret = hashlib.sha256(secret).digest()
+        secret = secret.ljust(_BLOCK, b"\0")
+        object.__setattr__(self, "_inner", hashlib.sha256(secret.translate(_IPAD)))
+        object.__setattr__(self, "_outer", hashlib.sha256(secret.translate(_OPAD)))
+        object.__setattr__(self, "version", SCHEME_VERSION)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("KeyScheme is immutable")
+
+    def __repr__(self) -> str:
+        return f"KeyScheme(version={self.version!r}, secret=<redacted>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("KeyScheme holds a secret and cannot be pickled")
+
+    # -- primitives ---------------------------------------------------------------------------
+
+    def mac(self, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under the secret (full 32 bytes)."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def _keys(self, items: Iterable[_Item]) -> list[BlindKey]:
+        """MAC each distinct ``(key_type, value)`` once, keeping the first (strongest) strength."""
+        inner_copy = self._inner.copy
+        outer_copy = self._outer.copy
+        prefix = self.version + "|"
+        seen: set[str] = set()
+        out: list[BlindKey] = []
+        for key_type, strength, value in items:
+            message = f"{prefix}{key_type}|{value}"
+            if message in seen:
+                continue
+            seen.add(message)
+            inner = inner_copy()
+            inner.update(message.encode())
+            outer = outer_copy()
+            outer.update(inner.digest())
+            out.append(BlindKey(key_type, strength, outer.digest()[:_DIGEST_BYTES].hex()))
+        return out
+
+    # -- persons ------------------------------------------------------------------------------
+
+    def person_record_keys(
+        self,
+        given: str,
+        family: str,
+        dob: datetime.date | None,
+        birth_year: int | None = None,
+    ) -> list[BlindKey]:
+        """Keys a connector stores for one person it holds (rules in the module doc).
+
+        ``dob`` may be ``None`` when unknown; ``birth_year`` is used when only the year is
+        known (and must agree with ``dob`` when both are given).
+        """
+        year = _check_date(dob, birth_year)
+        name = name_forms(given, family)
+        items: list[_Item] = []
+        if dob is not None:
+            day = dob.isoformat()
+            items += _dob_items(name, day, Strength.EXACT, record=True)
+            items += _phonetic_item(name, day)
+            items += [("person.typo.dob", Strength.MEDIUM, f"{t}|{day}")
+                      for t in _record_typo_forms(name.typed)]  # fmt: skip
+        if year is not None:
+            items += [("person.fold.yob", Strength.MEDIUM, f"{f}|{year}") for f in name.folds]
+        items += [("person.fold", Strength.WEAK, f) for f in name.folds]
+        return self._keys(items)
+
+    def person_query_keys(
+        self,
+        given: str,
+        family: str,
+        dob: datetime.date | None = None,
+        birth_year: int | None = None,
+    ) -> list[BlindKey]:
+        """Keys the broker sends for an officer's criteria (rules in the module doc).
+
+        With a date of birth: dated keys only (no name-only keys). With only a year: year
+        keys. With neither: name-only keys (WEAK).
+        """
+        year = _check_date(dob, birth_year)
+        name = name_forms(given, family)
+        items: list[_Item] = []
+        if dob is not None:
+            day = dob.isoformat()
+            items += _dob_items(name, day, Strength.EXACT, record=False)
+            swapped = _swapped(dob)
+            if swapped is not None:
+                items += _dob_items(name, swapped.isoformat(), Strength.MEDIUM, record=False)
+            items += _phonetic_item(name, day)
+            items += [("person.typo.dob", Strength.MEDIUM, f"{t}|{day}")
+                      for t in _query_typo_forms(name.typed)]  # fmt: skip
+        if year is not None:
+            items += [("person.fold.yob", Strength.MEDIUM, f"{f}|{year}") for f in name.folds]
+        else:
+            items += [("person.fold", Strength.WEAK, f) for f in name.folds]
+        return self._keys(items)
+
+    # -- other identifiers --------------------------------------------------------------------
+
+    def document_keys(
+        self, number: str, doc_type: str = "", issuing_country: str = ""
+    ) -> list[BlindKey]:
+        """Keys for an identity or travel document number.
+
+        ``doc.number`` is the canonical number; ``doc.number.issuer`` adds the ISO alpha-2
+        issuing country when known (see the module doc for strengths). ``doc_type`` is
+        accepted but not keyed: registers code document types differently (passport, ID card,
+        national codes), and a number seen on the "wrong" type is still worth a hit.
+        """
+        del doc_type
+        return self._qualified("doc.number", canonical.canonical_document(number), issuing_country)
+
+    def plate_keys(self, plate: str, country: str = "") -> list[BlindKey]:
+        """Keys for a vehicle registration plate (see the module doc for the country rule)."""
+        return self._qualified("vehicle.plate", canonical.canonical_plate(plate), country)
+
+    def _qualified(self, key_type: str, value: str, country: str) -> list[BlindKey]:
+        if not country:
+            return self._keys([(key_type, Strength.EXACT, value)])
+        cc = canonical.canonical_country(country)
+        return self._keys(
+            [
+                (f"{key_type}.issuer", Strength.EXACT, f"{cc}|{value}"),
+                (key_type, Strength.STRONG, value),
+            ]
+        )
+
+    def vin_keys(self, vin: str) -> list[BlindKey]:
+        """Keys for a vehicle identification number (ISO 3779, see ``canonical_vin``)."""
+        return self._keys([("vehicle.vin", Strength.EXACT, canonical.canonical_vin(vin))])
+
+    def phone_keys(self, number: str, default_region: str = "") -> list[BlindKey]:
+        """Keys for a phone number in E.164; ``default_region`` reads numbers without ``+``."""
+        e164 = canonical.canonical_phone(number, default_region)
+        return self._keys([("phone.e164", Strength.EXACT, e164)])
