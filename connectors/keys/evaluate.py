@@ -54,6 +54,8 @@ class Report:
     hit_probes: int = 0
     no_hit_probes: int = 0
     by_kind: dict[tuple[str, str], KindFigures] = field(default_factory=dict)
+    #: the same split further by whether the probe carries a date of birth
+    by_kind_dob: dict[tuple[str, str, bool], KindFigures] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
     false_hits: list[str] = field(default_factory=list)
     cross_record_probe_hits: Counter[str] = field(default_factory=Counter)
@@ -114,7 +116,9 @@ def evaluate(path: Path | str = DEFAULT_PATH, scheme: KeyScheme | None = None) -
             qkeys = scheme.person_query_keys(probe["given"], probe["family"], _date(probe["dob"]))
             strength = match_strength(qkeys, rec_keys)
             fig = report.by_kind.setdefault((kind, expect), KindFigures(expect))
-            for f in (fig, overall[expect]):
+            has_dob = bool(probe["dob"])
+            fig_dob = report.by_kind_dob.setdefault((kind, expect, has_dob), KindFigures(expect))
+            for f in (fig, fig_dob, overall[expect]):
                 f.total += 1
                 if strength is not None:
                     f.hits += 1
@@ -154,11 +158,18 @@ def format_report(report: Report, verbose: bool = False) -> str:
             f"{kind:<16}{expect:<8}{fig.total:>5}{fig.hits:>6}{fig.rate:>8.3f}  "
             f"{label}; {strengths}"
         )
+        split = [report.by_kind_dob.get((kind, expect, d)) for d in (True, False)]
+        if all(split):
+            for has_dob, sub in zip((True, False), split, strict=True):
+                assert sub is not None
+                tag = "  with dob" if has_dob else "  no dob"
+                lines.append(f"{tag:<24}{sub.total:>5}{sub.hits:>6}{sub.rate:>8.3f}")
+    probe_hits = report.cross_record_probe_hits
     lines += [
         "",
-        "cross-record collisions (not scored): probes hitting another person's record: "
-        + ", ".join(f"{k}={v}" for k, v in sorted(report.cross_record_probe_hits.items()))
-        + f"; record pairs sharing a key: {report.cross_record_pairs}",
+        "cross-record collisions (not scored): probes whose keys hit another person's record: "
+        f"hit probes {probe_hits['hit']}, no-hit probes {probe_hits['no-hit']}; "
+        f"record pairs sharing any key: {report.cross_record_pairs}",
     ]
     if verbose:
         lines += ["", "misses:", *report.misses, "", "false hits:", *report.false_hits]

@@ -259,8 +259,10 @@ def _greek_to_latin(word: str, system: str) -> str:
         elif pair in clusters:
             out.append(clusters[pair][0 if i == 0 else 1])
             i += 2
-        elif system == "bgn" and word[i] == "γ" and (
-            pair[1:] in _GREEK_FRONT or word[i + 1 : i + 3] in ("αι", "οι")
+        elif (
+            system == "bgn"
+            and word[i] == "γ"
+            and (pair[1:] in _GREEK_FRONT or word[i + 1 : i + 3] in ("αι", "οι"))
         ):
             out.append("y")
             i += 1
