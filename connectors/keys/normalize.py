@@ -56,8 +56,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 import jellyfish
 from anyascii import anyascii
@@ -162,7 +164,7 @@ def parse_mrz_name(field: str) -> tuple[str, str]:
     """
     if not isinstance(field, str):
         raise InvalidIdentifier("MRZ name must be a string")
-    field = field.strip().strip("<")
+    field = field.strip().rstrip("<")
     family, _, given = field.partition("<<")
     family = " ".join(t for t in family.split("<") if t)
     given = " ".join(t for t in given.split("<") if t)
@@ -316,12 +318,15 @@ def transliterate(token: str, system: str = "national") -> str:
 #:    Latin-alphabet renderings);
 #: 3. clusters: BGN ``mb nd`` / ELOT ``mp nt`` for Greek ``μπ ντ``;
 #: 4. affricates: ``ts``/``tz``/``c`` for ``ц τσ τζ``.
-FOLD_RULES: tuple[dict[str, str], ...] = (
-    {"sh": "s", "ch": "c", "zh": "z", "kh": "h", "dh": "d", "ph": "f", "dj": "d", "gj": "g",
-     "kj": "k"},
-    {"x": "ks", "y": "i", "j": "i", "w": "v", "q": "k"},
-    {"mb": "mp", "nd": "nt"},
-    {"ts": "c", "tz": "c"},
+FOLD_RULES: tuple[Mapping[str, str], ...] = tuple(
+    MappingProxyType(rules)
+    for rules in (
+        {"sh": "s", "ch": "c", "zh": "z", "kh": "h", "dh": "d", "ph": "f", "dj": "d",
+         "gj": "g", "kj": "k"},
+        {"x": "ks", "y": "i", "j": "i", "w": "v", "q": "k"},
+        {"mb": "mp", "nd": "nt"},
+        {"ts": "c", "tz": "c"},
+    )
 )  # fmt: skip
 _FOLD_PASSES = tuple(
     (re.compile("|".join(sorted(rules, key=len, reverse=True))), rules) for rules in FOLD_RULES
@@ -332,12 +337,14 @@ _FOLD_PASSES = tuple(
 #: merges that could turn a typo into another name (``y`` for ``t`` in ``Marta`` is ``Marya``,
 #: not ``Maria``), and none that are letters of their own in a national alphabet (Albanian
 #: ``dh gj``).
-TYPED_RULES: dict[str, str] = {"sh": "s", "ch": "c", "zh": "z", "kh": "h", "ts": "c", "tz": "c"}
+TYPED_RULES: Mapping[str, str] = MappingProxyType(
+    {"sh": "s", "ch": "c", "zh": "z", "kh": "h", "ts": "c", "tz": "c"}
+)
 _TYPED_PASSES = ((re.compile("|".join(TYPED_RULES)), TYPED_RULES),)
 _NON_LETTER = re.compile("[^a-z]+")
 
 
-def _rewrite(text: str, passes: tuple[tuple[re.Pattern[str], dict[str, str]], ...]) -> str:
+def _rewrite(text: str, passes: tuple[tuple[re.Pattern[str], Mapping[str, str]], ...]) -> str:
     for pattern, rules in passes:
         text = pattern.sub(lambda m, r=rules: r[m.group()], text)
     return text
@@ -428,28 +435,31 @@ def anagram(tokens: tuple[str, ...] | list[str]) -> str:
     return "".join(sorted("".join(tokens)))
 
 
-#: QWERTY letter rows. The rows are staggered, so a key touches its row neighbours and about
-#: three keys on each adjacent row (approximated as the same column and one to either side).
+#: QWERTY letter rows: the Latin layout in use in every member state (QWERTZ, also common in
+#: the region, only swaps ``y`` and ``z``, which the fold merges with ``i`` anyway).
 _QWERTY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 
 def _keyboard_neighbours() -> dict[str, str]:
+    """Keys around each key in a 3x3 block of the printed layout: its row neighbours and the
+    keys in the same and the adjacent columns of the rows above and below (``a`` → ``q w s z
+    x``). Deliberately a little wider than the keys a fingertip physically touches on a
+    staggered keyboard: a finger that slips to the next row also drifts sideways."""
     pos = {c: (r, i) for r, row in enumerate(_QWERTY_ROWS) for i, c in enumerate(row)}
     out: dict[str, str] = {}
     for c, (r, i) in pos.items():
-        out[c] = "".join(
-            sorted(
-                d
-                for d, (r2, i2) in pos.items()
-                if d != c
-                and ((r2 == r and abs(i2 - i) == 1) or (abs(r2 - r) == 1 and abs(i2 - i) <= 1))
-            )
+        near = (
+            d
+            for d, (r2, i2) in pos.items()
+            if d != c
+            and ((r2 == r and abs(i2 - i) == 1) or (abs(r2 - r) == 1 and abs(i2 - i) <= 1))
         )
+        out[c] = "".join(sorted(near))
     return out
 
 
-#: Letter → letters on neighbouring QWERTY keys (constant).
-KEYBOARD_NEIGHBOURS: dict[str, str] = _keyboard_neighbours()
+#: Letter → letters on neighbouring QWERTY keys (read-only).
+KEYBOARD_NEIGHBOURS: Mapping[str, str] = MappingProxyType(_keyboard_neighbours())
 
 
 @lru_cache(maxsize=16384)
