@@ -22,6 +22,7 @@ key type               strength  value
 =====================  ========  =========================================================
 ``person.exact.dob``   EXACT     exact tokens + date of birth
 ``person.fold.dob``    STRONG    folded tokens (each transliteration variant) + dob
+``person.swap.dob``    MEDIUM    folded tokens + dob with day and month exchanged
 ``person.part.dob``    MEDIUM    first given name + family name or one of its parts + dob
 ``person.phon.dob``    MEDIUM    folded given names + phonetic family name + dob
 ``person.typo.dob``    MEDIUM    typo-tolerant forms of the name + dob (below)
@@ -29,14 +30,20 @@ key type               strength  value
 ``person.fold``        WEAK      folded tokens alone
 =====================  ========  =========================================================
 
+The strength is a function of the key type alone (:data:`KEY_STRENGTHS`), the same on both
+sides, because only ``key_type`` and ``digest`` travel between broker and connectors: a
+connector reports the strongest key type that matched.
+
 Rules, and why:
 
 * **A query that carries a date never sends name-only keys.** Otherwise the same name with a
   date of birth years apart (a namesake) would hit; a date that disagrees is strong evidence
   of a *different* person.
-* **Day/month swap**: a query with a date also sends the exact, folded and part keys for the
-  date with day and month exchanged (when that is a different valid date), at strength
-  MEDIUM: ``03/04`` versus ``04/03`` is the commonest date-entry error across states.
+* **Day/month swap** (``person.swap.dob``): records also store their folded name with day and
+  month of the date exchanged (when that is a different valid date); queries send their
+  folded name with their date as given under the same type. ``03/04`` versus ``04/03`` is the
+  commonest date-entry error across states. Done on the record side so that the swap has a
+  key type, and so a strength, of its own.
 * **Year of birth**: records store it; queries with a full date send it too, so a register
   that only knows the year is still found (MEDIUM). A year a year or more apart never hits.
 * **Parts of a name** (``person.part.dob``): records store *(first given name, family-name
@@ -70,18 +77,19 @@ Rules, and why:
   that pairing (symmetric deletion neighbourhoods) makes every one-letter substitution a hit,
   including Lana/Lena, and measured 17% false hits on the development set.
 
-The strength of a hit is that of the best matching pair of keys, where a pair is worth the
-weaker of its two keys (:func:`match_strength`); a query key sent for a swapped day/month is
-MEDIUM even where the record's key of the same type is STRONG.
+The strength of a hit is that of the strongest key type that matched (:func:`match_strength`).
 
 Other identifiers
 =================
 
 Documents, plates, VINs and phone numbers are keyed on their canonical forms
-(:mod:`connectors.keys.canonical`): an identical identifier is EXACT. Documents and plates
-also carry an issuer-qualified key when the country is known; a query with a country sends
-the bare number at STRONG, so a hit on the same number from another issuer (or a record whose
-issuer is unknown) is reported, one step weaker.
+(:mod:`connectors.keys.canonical`). A VIN and an E.164 number identify one object worldwide:
+EXACT. A document or plate number does so only together with its issuing country (numbering
+schemes overlap between states), so ``doc.number``/``vehicle.plate`` (the number alone) are
+STRONG and ``doc.number.issuer``/``vehicle.plate.issuer`` (with the ISO alpha-2 issuer,
+stored and sent only when known) are EXACT. A query without an issuer still finds every
+holder of the number; one with an issuer finds the same-issuer record at EXACT and a record
+from another or an unknown issuer at STRONG.
 """
 
 from __future__ import annotations
@@ -89,8 +97,9 @@ from __future__ import annotations
 import datetime
 import enum
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from connectors.keys import canonical
 from connectors.keys.errors import InvalidIdentifier
@@ -104,6 +113,7 @@ from connectors.keys.normalize import (
 )
 
 __all__ = [
+    "KEY_STRENGTHS",
     "MIN_SECRET_BYTES",
     "SCHEME_VERSION",
     "BlindKey",
@@ -131,6 +141,27 @@ class Strength(enum.IntEnum):
     EXACT = 4  # exact normalized name + full dob; identical document/plate/VIN/phone
 
 
+#: Every key type and its strength (the same for record and query keys).
+KEY_STRENGTHS: Mapping[str, Strength] = MappingProxyType(
+    {
+        "person.exact.dob": Strength.EXACT,
+        "person.fold.dob": Strength.STRONG,
+        "person.swap.dob": Strength.MEDIUM,
+        "person.part.dob": Strength.MEDIUM,
+        "person.phon.dob": Strength.MEDIUM,
+        "person.typo.dob": Strength.MEDIUM,
+        "person.fold.yob": Strength.MEDIUM,
+        "person.fold": Strength.WEAK,
+        "doc.number.issuer": Strength.EXACT,
+        "doc.number": Strength.STRONG,
+        "vehicle.plate.issuer": Strength.EXACT,
+        "vehicle.plate": Strength.STRONG,
+        "vehicle.vin": Strength.EXACT,
+        "phone.e164": Strength.EXACT,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BlindKey:
     """One keyed hash. ``key_type`` is short, stable and contains no personal data."""
@@ -143,25 +174,14 @@ class BlindKey:
 def match_strength(
     query_keys: Iterable[BlindKey], record_keys: Iterable[BlindKey]
 ) -> Strength | None:
-    """Strength of the best match between a query's and a record's keys, or ``None``.
-
-    A pair of equal digests is worth the weaker of its two keys' strengths.
-    """
-    best: dict[str, Strength] = {}
-    for key in record_keys:
-        if key.digest not in best or key.strength > best[key.digest]:
-            best[key.digest] = key.strength
-    result: Strength | None = None
-    for key in query_keys:
-        rec = best.get(key.digest)
-        if rec is not None:
-            pair = min(rec, key.strength)
-            if result is None or pair > result:
-                result = Strength(pair)
-    return result
+    """Strength of the strongest key the two sets share, or ``None`` when they share none."""
+    digests = {key.digest for key in query_keys}
+    shared = [key.strength for key in record_keys if key.digest in digests]
+    return Strength(max(shared)) if shared else None
 
 
-_Item = tuple[str, Strength, str]
+#: (key type, value) before keying.
+_Item = tuple[str, str]
 
 
 def _check_date(dob: datetime.date | None, birth_year: int | None) -> int | None:
@@ -211,23 +231,16 @@ def _query_typo_forms(typed: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _dob_items(name: NameForms, day: str, cap: Strength, record: bool) -> list[_Item]:
-    """Exact, folded and part keys for one date; strengths capped at ``cap``."""
-    items: list[_Item] = [("person.exact.dob", min(Strength.EXACT, cap), f"{name.exact}|{day}")]
-    strong = min(Strength.STRONG, cap)
-    medium = min(Strength.MEDIUM, cap)
-    items += [("person.fold.dob", strong, f"{f}|{day}") for f in name.folds]
-    items += [("person.part.dob", medium, f"{p}|{day}") for p in name.whole]
+def _dob_items(name: NameForms, day: str, record: bool) -> list[_Item]:
+    """Exact, folded, part and phonetic keys for one date of birth."""
+    items: list[_Item] = [("person.exact.dob", f"{name.exact}|{day}")]
+    items += [("person.fold.dob", f"{f}|{day}") for f in name.folds]
+    items += [("person.part.dob", f"{p}|{day}") for p in name.whole]
     if record:
-        items += [("person.part.dob", medium, f"{p}|{day}") for p in name.parts]
+        items += [("person.part.dob", f"{p}|{day}") for p in name.parts]
+    if name.family_phonetic:
+        items.append(("person.phon.dob", f"{name.given_folded}/{name.family_phonetic}|{day}"))
     return items
-
-
-def _phonetic_item(name: NameForms, day: str) -> list[_Item]:
-    if not name.family_phonetic:
-        return []
-    value = f"{name.given_folded}/{name.family_phonetic}|{day}"
-    return [("person.phon.dob", Strength.MEDIUM, value)]
 
 
 _BLOCK = 64  # SHA-256 block size, for the HMAC pads (RFC 2104)
@@ -288,13 +301,13 @@ class KeyScheme:
         return outer.digest()
 
     def _keys(self, items: Iterable[_Item]) -> list[BlindKey]:
-        """MAC each distinct ``(key_type, value)`` once, keeping the first (strongest) strength."""
+        """MAC each distinct ``(key_type, value)`` once."""
         inner_copy = self._inner.copy
         outer_copy = self._outer.copy
         prefix = self.version + "|"
         seen: set[str] = set()
         out: list[BlindKey] = []
-        for key_type, strength, value in items:
+        for key_type, value in items:
             message = f"{prefix}{key_type}|{value}"
             if message in seen:
                 continue
@@ -303,7 +316,8 @@ class KeyScheme:
             inner.update(message.encode())
             outer = outer_copy()
             outer.update(inner.digest())
-            out.append(BlindKey(key_type, strength, outer.digest()[:_DIGEST_BYTES].hex()))
+            digest = outer.digest()[:_DIGEST_BYTES].hex()
+            out.append(BlindKey(key_type, KEY_STRENGTHS[key_type], digest))
         return out
 
     # -- persons ------------------------------------------------------------------------------
@@ -325,13 +339,14 @@ class KeyScheme:
         items: list[_Item] = []
         if dob is not None:
             day = dob.isoformat()
-            items += _dob_items(name, day, Strength.EXACT, record=True)
-            items += _phonetic_item(name, day)
-            items += [("person.typo.dob", Strength.MEDIUM, f"{t}|{day}")
-                      for t in _record_typo_forms(name.typed)]  # fmt: skip
+            items += _dob_items(name, day, record=True)
+            swapped = _swapped(dob)
+            if swapped is not None:
+                items += [("person.swap.dob", f"{f}|{swapped.isoformat()}") for f in name.folds]
+            items += [("person.typo.dob", f"{t}|{day}") for t in _record_typo_forms(name.typed)]
         if year is not None:
-            items += [("person.fold.yob", Strength.MEDIUM, f"{f}|{year}") for f in name.folds]
-        items += [("person.fold", Strength.WEAK, f) for f in name.folds]
+            items += [("person.fold.yob", f"{f}|{year}") for f in name.folds]
+        items += [("person.fold", f) for f in name.folds]
         return self._keys(items)
 
     def person_query_keys(
@@ -351,17 +366,14 @@ class KeyScheme:
         items: list[_Item] = []
         if dob is not None:
             day = dob.isoformat()
-            items += _dob_items(name, day, Strength.EXACT, record=False)
-            swapped = _swapped(dob)
-            if swapped is not None:
-                items += _dob_items(name, swapped.isoformat(), Strength.MEDIUM, record=False)
-            items += _phonetic_item(name, day)
-            items += [("person.typo.dob", Strength.MEDIUM, f"{t}|{day}")
-                      for t in _query_typo_forms(name.typed)]  # fmt: skip
+            items += _dob_items(name, day, record=False)
+            if _swapped(dob) is not None:  # this date may be a record's date, swapped
+                items += [("person.swap.dob", f"{f}|{day}") for f in name.folds]
+            items += [("person.typo.dob", f"{t}|{day}") for t in _query_typo_forms(name.typed)]
         if year is not None:
-            items += [("person.fold.yob", Strength.MEDIUM, f"{f}|{year}") for f in name.folds]
+            items += [("person.fold.yob", f"{f}|{year}") for f in name.folds]
         else:
-            items += [("person.fold", Strength.WEAK, f) for f in name.folds]
+            items += [("person.fold", f) for f in name.folds]
         return self._keys(items)
 
     # -- other identifiers --------------------------------------------------------------------
@@ -384,21 +396,17 @@ class KeyScheme:
         return self._qualified("vehicle.plate", canonical.canonical_plate(plate), country)
 
     def _qualified(self, key_type: str, value: str, country: str) -> list[BlindKey]:
+        """The number alone, and with its issuing country when that is known."""
         if not country:
-            return self._keys([(key_type, Strength.EXACT, value)])
+            return self._keys([(key_type, value)])
         cc = canonical.canonical_country(country)
-        return self._keys(
-            [
-                (f"{key_type}.issuer", Strength.EXACT, f"{cc}|{value}"),
-                (key_type, Strength.STRONG, value),
-            ]
-        )
+        return self._keys([(f"{key_type}.issuer", f"{cc}|{value}"), (key_type, value)])
 
     def vin_keys(self, vin: str) -> list[BlindKey]:
         """Keys for a vehicle identification number (ISO 3779, see ``canonical_vin``)."""
-        return self._keys([("vehicle.vin", Strength.EXACT, canonical.canonical_vin(vin))])
+        return self._keys([("vehicle.vin", canonical.canonical_vin(vin))])
 
     def phone_keys(self, number: str, default_region: str = "") -> list[BlindKey]:
         """Keys for a phone number in E.164; ``default_region`` reads numbers without ``+``."""
         e164 = canonical.canonical_phone(number, default_region)
-        return self._keys([("phone.e164", Strength.EXACT, e164)])
+        return self._keys([("phone.e164", e164)])
