@@ -124,6 +124,7 @@ class IndexMatch:
         reference: str,
         kind: str,
         category: str,
+        *,
         matched: Iterable[tuple[str, int]],
         as_of: datetime,
     ) -> IndexMatch:

@@ -287,7 +287,9 @@ def total_hits(response: Mapping[str, Any]) -> int:
     return int(total.get("value", 0)) if isinstance(total, Mapping) else int(total)
 
 
-def matches_from_hits(hits: Iterable[Mapping[str, Any]], digests: Iterable[str]) -> list[IndexMatch]:
+def matches_from_hits(
+    hits: Iterable[Mapping[str, Any]], digests: Iterable[str]
+) -> list[IndexMatch]:
     """One `IndexMatch` per hit: which of its keys carry a looked-up digest, and how strong.
 
     A reference found in two generations (only possible if two publications raced) counts
@@ -311,8 +313,8 @@ def matches_from_hits(hits: Iterable[Mapping[str, Any]], digests: Iterable[str])
             source["reference"],
             source["kind"],
             source["category"],
-            matched,
-            datetime.fromisoformat(source["as_of"]),
+            matched=matched,
+            as_of=datetime.fromisoformat(source["as_of"]),
         )
         key = (match.country, match.reference)
         if key not in found or match.as_of > found[key].as_of:
