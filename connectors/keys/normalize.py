@@ -12,19 +12,19 @@ and hyphens (``Dana-Lelia`` equals ``Dana Lelia``) and token order (``Petrović 
 ``Jovan Petrović``: Hungarian and many registers put the family name first, and the boundary
 between given and family name is not reliable across states). Scripts are *not* converted.
 
-*Folded form* (:func:`fold_token`): a lower-case ASCII skeleton on which
-the same name written in any script or transliteration system agrees. It is built in three
-steps:
+*Folded form* (:func:`fold_token`): a lower-case ASCII skeleton on which the same name written
+in any script or transliteration system agrees. It is built in three steps:
 
 1. Script conversion with explicit national tables where the national system matters:
-   Serbian/Montenegrin/Bosnian/Macedonian/Bulgarian Cyrillic (one merged table: the letters
-   the languages share differ only by diacritic versus digraph, ``ш`` = ``š`` = ``sh``, which step
-   3 folds anyway; ``ђ ћ џ љ њ ј ѓ ќ ѕ щ ъ ь ю я й`` follow their national systems, including
-   the Bulgarian rule ``-ия`` → ``-ia`` at the end of a word) and Greek ELOT 743 (which is also
-   the ICAO Doc 9303 table for Greek). Records also get the other systems' renderings as
-   *variants* (ICAO Doc 9303 for Cyrillic; BGN/PCGN-style and letter-by-letter for Greek;
-   German-style ``ü``→``ue`` for Turkish/Hungarian), because those systems disagree on letters the
-   fold cannot reconcile (``щ`` = ``sht``/``shch``, ``χ`` = ``ch``/``kh``, ``γι`` = ``gi``/``yi``).
+   Serbian/Montenegrin/Bosnian/Macedonian/Bulgarian Cyrillic (one merged table: the letters the
+   languages share differ only by diacritic versus digraph, ``ш`` = ``š`` = ``sh``, which step 3
+   folds anyway; ``ђ ћ џ љ њ ј ѓ ќ ѕ щ ъ ь ю я й`` follow their national systems, including the
+   Bulgarian rule ``-ия`` → ``-ia`` at the end of a word) and Greek ELOT 743 (the system Greek
+   passports use, MRZ included; ICAO Doc 9303 tabulates only Latin, Cyrillic and Arabic).
+   Records also get the other systems' renderings as *variants* (ICAO Doc 9303 for Cyrillic;
+   BGN/PCGN-style and letter-by-letter for Greek; German-style ``ü``→``ue`` for Turkish and
+   Hungarian), because those systems disagree on letters the fold cannot reconcile (``щ`` =
+   ``sht``/``shch``, ``χ`` = ``ch``/``kh``, ``γι`` = ``gi``/``yi``).
 2. Removal of all remaining diacritics and any other script with ``anyascii`` (a maintained,
    table-driven Unicode→ASCII transliterator covering every script; we rely on it for the long
    tail: Latin diacritics ``ë ç ș ő ğ``, and anything outside the region, e.g. Armenian or
@@ -212,7 +212,7 @@ _GREEK_BASE: dict[str, str] = {
 }  # fmt: skip
 
 # Greek systems differ in digraphs and a few letters:
-#   "elot":   ELOT 743 / ISO 843 type 2 (Greek passports and ICAO Doc 9303).
+#   "elot":   ELOT 743 / ISO 843 type 2 (Greek passports, including the MRZ).
 #   "bgn":    BGN/PCGN 1962 and common English practice: δ=dh, χ=kh, υ=i, γ before e/i = y,
 #             μπ/ντ medial = mb/nd.
 #   "letter": letter by letter: αυ=au, ευ=eu, γγ=gg, γκ=gk, μπ=mp, ντ=nt.
@@ -283,11 +283,11 @@ def transliterate(token: str, system: str = "national") -> str:
     """Render one :func:`clean`-ed token in Latin script under a named system.
 
     ``system`` is ``"national"`` (Serbian/Macedonian/Bulgarian official Latin for Cyrillic,
-    ELOT 743 for Greek), ``"icao"`` (ICAO Doc 9303 for Cyrillic; ELOT 743 for Greek, which
-    Doc 9303 adopts), ``"bgn"`` or ``"letter"`` (Greek only; see ``_GREEK_SYSTEMS``) or
-    ``"german"`` (umlauts as ``ae oe ue``, the ICAO alternative and common Turkish practice
-    abroad). Letters the system does not cover pass through unchanged. Diacritics are kept;
-    :func:`fold_token` removes them.
+    ELOT 743 for Greek), ``"icao"`` (ICAO Doc 9303 for Cyrillic; ELOT 743, what Greek
+    passports print in the MRZ, for Greek), ``"bgn"`` or ``"letter"`` (Greek only; see
+    ``_GREEK_SYSTEMS``) or ``"german"`` (umlauts as ``ae oe ue``, the ICAO alternative and
+    common Turkish practice abroad). Letters the system does not cover pass through unchanged.
+    Diacritics are kept; :func:`fold_token` removes them.
     """
     if _HAS_CYRILLIC.search(token):
         if system == "icao":
