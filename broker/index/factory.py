@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from broker.index.opensearch import from_url
 from broker.index.protocol import ReferenceIndex
+from broker.index.sqlite import SqliteReferenceIndex
 
 BACKENDS = ("sqlite", "opensearch")
 
@@ -18,19 +20,15 @@ def open_reference_index(
 ) -> ReferenceIndex:
     """The configured backend, not yet prepared (call ``prepare()`` at start-up).
 
-    Imports the chosen backend only, so a broker on SQLite does not load the OpenSearch
-    client. A missing or contradictory setting is a ``ValueError`` naming it.
+    Opening connects to nothing, so a broker starts even while its index is down; the
+    first call says so with `IndexUnavailable`. A missing setting is a ``ValueError``.
     """
     if backend == "sqlite":
         if sqlite_path is None:
             raise ValueError("the sqlite reference index needs sqlite_path")
-        from broker.index.sqlite import SqliteReferenceIndex
-
         return SqliteReferenceIndex(Path(sqlite_path))
     if backend == "opensearch":
         if not opensearch_url:
             raise ValueError("the opensearch reference index needs opensearch_url")
-        from broker.index.opensearch import from_url
-
         return from_url(opensearch_url, prefix)
     raise ValueError(f"unknown reference index backend {backend!r}; expected one of {BACKENDS}")
