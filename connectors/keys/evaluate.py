@@ -17,13 +17,24 @@ import datetime
 import json
 import os
 import sys
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.keys.normalize import clear_caches
 from connectors.keys.scheme import KeyScheme, Strength, match_strength
 
-__all__ = ["DEFAULT_PATH", "KindFigures", "Report", "evaluate", "main"]
+__all__ = [
+    "DEFAULT_PATH",
+    "Benchmark",
+    "KindFigures",
+    "Report",
+    "benchmark",
+    "evaluate",
+    "format_report",
+    "main",
+]
 
 #: ``shared/data/names-dev.jsonl`` next to the repository checkout.
 DEFAULT_PATH = Path(__file__).resolve().parents[2].parent / "shared/data/names-dev.jsonl"
@@ -141,6 +152,39 @@ def evaluate(path: Path | str = DEFAULT_PATH, scheme: KeyScheme | None = None) -
     return report
 
 
+@dataclass
+class Benchmark:
+    """Timing of :meth:`KeyScheme.person_record_keys` over synthetic persons."""
+
+    persons: int
+    ms_per_person: float
+    keys_per_person: float
+
+
+def benchmark(path: Path | str = DEFAULT_PATH, persons: int = 10_000) -> Benchmark:
+    """Time record keys for ``persons`` realistic persons, caches cold at the start.
+
+    Given and family names are recombined across the development set's records (so scripts,
+    lengths and repetition resemble a register, where given names repeat a lot), with spread
+    dates of birth.
+    """
+    rows = [json.loads(line)["record"] for line in Path(path).read_text("utf-8").splitlines()]
+    people = [
+        (
+            rows[i % len(rows)]["given"],
+            rows[(i * 7 + 3) % len(rows)]["family"],
+            datetime.date(1940, 1, 1) + datetime.timedelta(days=(i * 37) % 25_000),
+        )
+        for i in range(persons)
+    ]
+    scheme = KeyScheme(os.urandom(32))
+    clear_caches()
+    start = time.perf_counter()
+    total = sum(len(scheme.person_record_keys(g, f, d)) for g, f, d in people)
+    elapsed = time.perf_counter() - start
+    return Benchmark(persons, elapsed / persons * 1000, total / persons)
+
+
 def format_report(report: Report, verbose: bool = False) -> str:
     """Human-readable table of a :class:`Report`."""
     lines = [
@@ -181,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="names-dev.jsonl")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses/false hits")
+    parser.add_argument(
+        "--bench", action="store_true", help="also time record keys for 10,000 persons"
+    )
     args = parser.parse_args(argv)
     try:
         report = evaluate(args.path)
@@ -188,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(format_report(report, verbose=args.verbose))
+    if args.bench:
+        bench = benchmark(args.path)
+        print(
+            f"\nperson_record_keys: {bench.ms_per_person:.3f} ms/person over {bench.persons} "
+            f"persons, {bench.keys_per_person:.1f} keys/person"
+        )
     return 0
 
 

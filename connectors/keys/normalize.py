@@ -75,6 +75,7 @@ __all__ = [
     "NameForms",
     "anagram",
     "clean",
+    "clear_caches",
     "deletions",
     "exact_tokens",
     "fold_token",
@@ -92,8 +93,9 @@ __all__ = [
 # Step 0: cleaning and tokenization
 # --------------------------------------------------------------------------------------------
 
-#: Characters that separate name tokens. ``<`` is the MRZ filler, so ``PETROVIC<<JOVAN`` splits.
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015<,;/_+.]+")
+#: Characters that separate name tokens. ``<`` is the MRZ filler, so ``PETROVIC<<JOVAN`` splits;
+#: ``|`` separates fields in key values, so it must never survive inside a token.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015<,;/_+.|]+")
 #: Characters deleted inside a token (apostrophes in O'Neill, D'Amico; digits never belong).
 _DROP = re.compile(r"[\u0027\u2018\u2019\u02bc\u02b9\u0060\u00b4\"0-9()\[\]{}*#?!]")
 
@@ -590,3 +592,12 @@ def name_forms(given: str, family: str) -> NameForms:
         given_folded=" ".join(sorted(t.folds[0] for t in g_tok)),
         family_phonetic=" ".join(sorted(phonetic(t.folds[0]) for t in f_tok)),
     )
+
+
+def clear_caches() -> None:
+    """Empty the memoization caches (for benchmarks; results never depend on them)."""
+    for cached in (
+        _clean_tokens, _token, fold_token, typed_letters, deletions, squeeze,
+        keyboard_typos, phonetic,
+    ):  # fmt: skip
+        cached.cache_clear()
