@@ -69,6 +69,7 @@ from connectors.keys.errors import InvalidIdentifier
 __all__ = [
     "FOLD_RULES",
     "KEYBOARD_NEIGHBOURS",
+    "MAX_FAMILY_PARTS",
     "MAX_NAME_LENGTH",
     "TYPED_RULES",
     "VOWELS",
@@ -405,8 +406,9 @@ VOWELS = frozenset("aeiou")
 
 
 @lru_cache(maxsize=65536)
-def deletions(letters: str) -> frozenset[str]:
-    """All forms of ``letters`` with one letter removed, except the first and a final vowel.
+def deletions(letters: str) -> tuple[str, ...]:
+    """All forms of ``letters`` with one letter removed, except the first and a final vowel, in
+    order of the removed position.
 
     Why keep the first letter: typists rarely get the first letter of a name wrong, while
     genuinely different names often differ exactly there (Medon/Redon, Ina/Mina); phonetic
@@ -414,7 +416,7 @@ def deletions(letters: str) -> frozenset[str]:
     :data:`VOWELS`.
     """
     end = len(letters) - 1 if letters and letters[-1] in VOWELS else len(letters)
-    return frozenset(letters[:i] + letters[i + 1 :] for i in range(1, end))
+    return tuple(dict.fromkeys(letters[:i] + letters[i + 1 :] for i in range(1, end)))
 
 
 _RUNS = re.compile(r"(.)\1+")
@@ -521,8 +523,14 @@ class NameForms:
     whole: tuple[str, ...]  #: first given name + the whole family name, folded
     parts: tuple[str, ...]  #: first given name + one family-name token, folded
     typed: tuple[str, ...]  #: typed letters of each token (typo forms), in name order
+    given_count: int  #: how many of ``typed`` are given names
     given_folded: str  #: folded given names (national rendering)
     family_phonetic: str  #: phonetic codes of the family-name tokens, sorted
+
+
+#: Part keys are made for at most this many family-name tokens (bounds rows per record; real
+#: compound family names have two or three parts).
+MAX_FAMILY_PARTS = 4
 
 
 def _pick(variants: tuple[str, ...], i: int) -> str:
@@ -578,7 +586,7 @@ def name_forms(given: str, family: str) -> NameForms:
             form = " ".join(sorted([g0, *fam]))
             if form not in whole:
                 whole.append(form)
-            for f in fam:
+            for f in fam[:MAX_FAMILY_PARTS]:
                 form = f"{g0} {f}" if g0 <= f else f"{f} {g0}"
                 if form not in parts:
                     parts.append(form)
@@ -589,6 +597,7 @@ def name_forms(given: str, family: str) -> NameForms:
         whole=tuple(whole),
         parts=tuple(parts),
         typed=tuple(t.typed for t in all_tok),
+        given_count=len(g_tok),
         given_folded=" ".join(sorted(t.folds[0] for t in g_tok)),
         family_phonetic=" ".join(sorted(phonetic(t.folds[0]) for t in f_tok)),
     )

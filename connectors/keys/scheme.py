@@ -216,13 +216,25 @@ def _joined(tokens: Iterable[str]) -> str:
     return " ".join(sorted(tokens))
 
 
-def _record_typo_forms(typed: tuple[str, ...]) -> list[str]:
-    """Typo forms a record stores (see the module doc): its name, squeezed, anagram, deletions."""
+#: Upper bound on deletion forms per record: every key is a row, and names long enough to reach
+#: it are distinctive enough without them.
+MAX_DELETION_FORMS = 40
+
+
+def _record_typo_forms(name: NameForms) -> list[str]:
+    """Typo forms a record stores (see the module doc): its name, squeezed, anagram, deletions.
+
+    Deletions are made in the first given name and the family names only: a typo in a second
+    given name is already covered by the part keys (first given name + family name).
+    """
+    typed = name.typed
     out = ["k:" + _joined(typed), "s:" + _joined(map(squeeze, typed)), "a:" + anagram(typed)]
-    for i, tok in enumerate(typed):
+    editable = [0, *range(name.given_count, len(typed))] if name.given_count else range(len(typed))
+    forms: list[str] = []
+    for i in editable:
         rest = typed[:i] + typed[i + 1 :]
-        out.extend("d:" + _joined((*rest, form)) for form in deletions(tok))
-    return out
+        forms.extend("d:" + _joined((*rest, form)) for form in deletions(typed[i]))
+    return out + forms[:MAX_DELETION_FORMS]
 
 
 def _query_typo_forms(typed: tuple[str, ...]) -> list[str]:
@@ -346,7 +358,7 @@ class KeyScheme:
             swapped = _swapped(dob)
             if swapped is not None:
                 items += [("person.swap.dob", f"{f}|{swapped.isoformat()}") for f in name.folds]
-            items += [("person.typo.dob", f"{t}|{day}") for t in _record_typo_forms(name.typed)]
+            items += [("person.typo.dob", f"{t}|{day}") for t in _record_typo_forms(name)]
         if year is not None:
             items += [("person.fold.yob", f"{f}|{year}") for f in name.folds]
         items += [("person.fold", f) for f in name.folds]
