@@ -31,3 +31,14 @@ protos: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## bench: set up, then run the benchmark harness (benchmarks/README.md); options via ARGS,
+## e.g. make bench ARGS="--scenarios 1,3 --persons 1000". ghz and py-spy are fetched if
+## missing; without them the harness uses its own client and skips the profile.
+GHZ_VERSION ?= v0.93.0
+.PHONY: bench
+bench: $(STAMP)
+	-@command -v ghz >/dev/null || test -x "$$(go env GOPATH 2>/dev/null)/bin/ghz" \
+		|| go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+	-@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
+	$(BIN)/python -m benchmarks.run $(ARGS)
