@@ -17,6 +17,7 @@ class CountrySettings:
     country: str
     endpoint: str
     deadline_seconds: float
+    index_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,25 @@ class SuspensionPolicy:
     max_seconds: float
 
 
+INDEX_BACKENDS = ("none", "sqlite", "opensearch")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """The reference index: which backend and where."""
+
+    backend: str
+    sqlite_path: Path | None = None
+    opensearch_url: str | None = None
+    prefix: str = "selec"
+    lookup_timeout_seconds: float = 1.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the broker has a reference index at all."""
+        return self.backend != "none"
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
     """Everything the broker needs to run. The key secret is bytes, never printed."""
@@ -48,6 +68,7 @@ class BrokerSettings:
     suspension: SuspensionPolicy
     answer_margin_seconds: float
     grace_seconds: float
+    index: IndexSettings = IndexSettings("none")
 
     def __repr__(self) -> str:
         return f"BrokerSettings(listen={self.listen!r}, countries={len(self.countries)})"
@@ -74,6 +95,7 @@ def load_broker_settings(
             "suspension",
             "answer_margin_seconds",
             "grace_seconds",
+            "index",
         }
     )
     return BrokerSettings(
@@ -85,6 +107,7 @@ def load_broker_settings(
         suspension=_suspension(reader.section("suspension", required=False)),
         answer_margin_seconds=reader.number("answer_margin_seconds", 0.05, minimum=0),
         grace_seconds=reader.number("grace_seconds", 5.0, minimum=0),
+        index=_index(reader.section("index", required=False)),
     )
 
 
@@ -96,17 +119,43 @@ def _countries(section: ConfigReader) -> tuple[CountrySettings, ...]:
                 code, f"not a member state (expected one of {', '.join(MEMBER_STATES)})"
             )
         entry = section.section(code)
-        entry.reject_unknown({"endpoint", "deadline_seconds"})
+        entry.reject_unknown({"endpoint", "deadline_seconds", "index_only"})
         result.append(
             CountrySettings(
                 country=code,
                 endpoint=entry.address("endpoint"),
                 deadline_seconds=entry.number("deadline_seconds", 2.0, positive=True),
+                index_only=entry.boolean("index_only", False),
             )
         )
     if not result:
         raise section.error("", "at least one country is required")
     return tuple(result)
+
+
+def _index(section: ConfigReader) -> IndexSettings:
+    section.reject_unknown({"backend", "path", "url", "prefix", "lookup_timeout_seconds"})
+    backend = section.string("backend", "none")
+    if backend not in INDEX_BACKENDS:
+        raise section.error(
+            "backend", f"expected one of {', '.join(INDEX_BACKENDS)}, got {backend!r}"
+        )
+    timeout = section.number("lookup_timeout_seconds", 1.0, positive=True)
+    prefix = section.string("prefix", "selec")
+    if not prefix or not prefix.replace("-", "").isalnum() or prefix != prefix.lower():
+        raise section.error("prefix", f"expected lowercase letters, digits and -, got {prefix!r}")
+    if backend == "sqlite":
+        return IndexSettings(
+            backend, sqlite_path=section.path("path"), prefix=prefix, lookup_timeout_seconds=timeout
+        )
+    if backend == "opensearch":
+        url = section.string("url")
+        if not url.startswith(("http://", "https://")):
+            raise section.error("url", f"expected an http(s):// URL, got {url!r}")
+        return IndexSettings(
+            backend, opensearch_url=url, prefix=prefix, lookup_timeout_seconds=timeout
+        )
+    return IndexSettings("none")
 
 
 def _retry(section: ConfigReader) -> RetryPolicy:

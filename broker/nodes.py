@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import grpc
 from tenacity import (
@@ -34,6 +35,8 @@ NO_HIT = broker_pb2.COUNTRY_STATUS_NO_HIT
 UNAVAILABLE = broker_pb2.COUNTRY_STATUS_UNAVAILABLE
 TIMEOUT = broker_pb2.COUNTRY_STATUS_TIMEOUT
 ERROR = broker_pb2.COUNTRY_STATUS_ERROR
+INDEXED_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_HIT
+INDEXED_NO_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_NO_HIT
 MAX_DETAIL = 200
 
 CHANNEL_OPTIONS = (
@@ -55,16 +58,20 @@ class CountryOutcome:
     latency_seconds: float
     hits: list[common_pb2.Hit] = field(default_factory=list)
     detail: str = ""
+    indexed_as_of: datetime | None = None
 
     def result(self) -> broker_pb2.CountryResult:
         """The summary line of this outcome."""
-        return broker_pb2.CountryResult(
+        result = broker_pb2.CountryResult(
             country=self.country,
             status=self.status,  # type: ignore[arg-type]
             latency_seconds=self.latency_seconds,
             hit_count=len(self.hits),
             detail=self.detail,
         )
+        if self.indexed_as_of is not None:
+            result.indexed_as_of.FromDatetime(self.indexed_as_of)
+        return result
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -172,17 +179,14 @@ class NodeClient:
 
 
 async def fan_out(
-    clients: Iterable[NodeClient],
-    request: connector_pb2.MatchRequest,
-    cap: float | None,
+    questions: Iterable[Coroutine[object, object, CountryOutcome]],
 ) -> AsyncIterator[CountryOutcome]:
-    """Ask every client in parallel; yield each outcome as it arrives.
+    """Run every question in parallel; yield each outcome as it arrives.
 
-    Closing the generator early (the caller went away) cancels the calls still running:
-    stragglers are cancelled, never abandoned.
+    Closing the generator early (the caller went away) cancels the questions still
+    running: stragglers are cancelled, never abandoned.
     """
-    started = time.monotonic()
-    tasks = [asyncio.create_task(client.ask(request, started, cap)) for client in clients]
+    tasks = [asyncio.create_task(question) for question in questions]
     try:
         for finished in asyncio.as_completed(tasks):
             yield await finished

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
-from broker.config import BrokerSettings
+from broker.config import BrokerSettings, IndexSettings
+from broker.index import ReferenceIndexError, open_reference_index
+from broker.indexing import IndexView
 from broker.nodes import NodeClient
 from broker.service import BrokerServicer
 from connectors.keys import KeyScheme
@@ -19,11 +22,12 @@ SERVICE_NAME = broker_pb2.DESCRIPTOR.services_by_name["BrokerService"].full_name
 
 @dataclass
 class RunningBroker:
-    """A broker that is serving, with its node clients (for status reports)."""
+    """A broker that is serving, with its node clients and index (for status reports)."""
 
     settings: BrokerSettings
     server: RunningServer
     clients: dict[str, NodeClient]
+    index: IndexView | None = None
 
     @property
     def address(self) -> str:
@@ -35,6 +39,30 @@ class RunningBroker:
         await self.server.stop(self.settings.grace_seconds if grace is None else grace)
         for client in self.clients.values():
             await client.close()
+        if self.index is not None:
+            await asyncio.to_thread(self.index.close)
+
+
+async def open_index(settings: IndexSettings) -> IndexView | None:
+    """The configured reference index, prepared; None when the broker runs without one.
+
+    An index that cannot be prepared now (OpenSearch still starting) does not stop the
+    broker: live search works without it, and countries that need it are reported
+    UNAVAILABLE until it answers.
+    """
+    if not settings.enabled:
+        return None
+    index = open_reference_index(
+        settings.backend,
+        sqlite_path=settings.sqlite_path,
+        opensearch_url=settings.opensearch_url,
+        prefix=settings.prefix,
+    )
+    try:
+        await asyncio.to_thread(index.prepare)
+    except ReferenceIndexError as exc:
+        log.error("reference index not ready backend=%s: %s", settings.backend, exc)
+    return IndexView(index, settings.lookup_timeout_seconds)
 
 
 async def start_broker(settings: BrokerSettings) -> RunningBroker:
@@ -43,8 +71,13 @@ async def start_broker(settings: BrokerSettings) -> RunningBroker:
         entry.country: NodeClient(entry, settings.retry, settings.suspension)
         for entry in settings.countries
     }
+    index = await open_index(settings.index)
     servicer = BrokerServicer(
-        KeyScheme(settings.key_secret), clients, settings.answer_margin_seconds
+        KeyScheme(settings.key_secret),
+        clients,
+        settings.answer_margin_seconds,
+        index,
+        frozenset(c.country for c in settings.countries if c.index_only),
     )
     try:
         server = await start_server(
@@ -55,7 +88,9 @@ async def start_broker(settings: BrokerSettings) -> RunningBroker:
     except BaseException:
         for client in clients.values():
             await client.close()
+        if index is not None:
+            index.close()
         raise
-    broker = RunningBroker(settings, server, clients)
+    broker = RunningBroker(settings, server, clients, index)
     log.info("broker serving address=%s countries=%d", broker.address, len(clients))
     return broker

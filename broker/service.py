@@ -1,4 +1,4 @@
-"""The BrokerService: validate, key, fan out, stream answers, summarize.
+"""The BrokerService: validate, key, fan out, merge with the index, stream, summarize.
 
 The summary is the broker's promise to the officer: every asked country appears in it
 with a status, and a country that did not answer is never NO_HIT.
@@ -6,26 +6,55 @@ with a status, and a country that did not answer is never NO_HIT.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
 import grpc
 
 from broker.criteria import InvalidCriteria, search_keys
-from broker.nodes import TIMEOUT, CountryOutcome, NodeClient, fan_out
+from broker.index import IndexedKey, IndexedReference, Publication, ReferenceIndexError
+from broker.indexing import IndexView, PublicationFeed
+from broker.merge import correlate, indexed_outcome
+from broker.nodes import TIMEOUT, UNAVAILABLE, CountryOutcome, NodeClient, fan_out
 from connectors.keys import KeyScheme
+from connectors.records import CATEGORIES, KINDS
 from selec.v1 import broker_pb2, broker_pb2_grpc, common_pb2, connector_pb2
 
 log = logging.getLogger(__name__)
 
 MAX_PURPOSE = 200
 MAX_COUNTRIES = 64
+_KIND_NAMES = {number: name for name, number in KINDS.items()}
+_CATEGORY_NAMES = {number: name for name, number in CATEGORIES.items()}
+_IndexAnswer = asyncio.Task[dict[str, list]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """What every country's question in one search shares."""
+
+    request: connector_pb2.MatchRequest
+    started: float
+    cap: float | None
+    published: Mapping[str, Publication]
+    index_answer: _IndexAnswer | None
+
+    def left(self) -> float | None:
+        """Seconds of the caller's budget still left (None: no caller deadline)."""
+        return None if self.cap is None else max(0.0, self.cap - self.elapsed())
+
+    def elapsed(self) -> float:
+        """Seconds since the search started."""
+        return time.monotonic() - self.started
 
 
 class SearchRejected(ValueError):
-    """The search request is malformed; the message names the field."""
+    """The request is malformed; the message names the field."""
 
 
 def _required_text(value: str, field: str) -> str:
@@ -40,17 +69,21 @@ def _required_text(value: str, field: str) -> str:
 
 
 class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
-    """Serves Search over the configured nodes."""
+    """Serves Search over the configured nodes and the reference index, and Publish."""
 
     def __init__(
         self,
         scheme: KeyScheme,
         clients: Mapping[str, NodeClient],
         answer_margin_seconds: float,
+        index: IndexView | None = None,
+        index_only: frozenset[str] = frozenset(),
     ) -> None:
         self._scheme = scheme
         self._clients = clients
         self._margin = answer_margin_seconds
+        self._index = index
+        self._index_only = index_only
 
     def _countries(self, asked: list[str]) -> list[str]:
         if not asked:
@@ -66,6 +99,47 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
                 f"(expected some of {', '.join(self._clients)})"
             )
         return chosen
+
+    async def _publications(self) -> dict[str, Publication]:
+        if self._index is None:
+            return {}
+        try:
+            return await self._index.publications()
+        except ReferenceIndexError as exc:
+            log.warning("reference index unreadable: %s", exc)
+            return {}
+
+    async def _ask(self, country: str, search: _Search) -> CountryOutcome:
+        """One country's outcome: live, or from the index when it is index-only or down."""
+        if country in self._index_only:
+            return await self._from_index(country, "index-only node", search, None)
+        outcome = await self._clients[country].ask(search.request, search.started, search.cap)
+        if outcome.status in (UNAVAILABLE, TIMEOUT) and country in search.published:
+            return await self._from_index(country, outcome.detail, search, outcome)
+        return outcome
+
+    async def _from_index(
+        self, country: str, reason: str, search: _Search, live: CountryOutcome | None
+    ) -> CountryOutcome:
+        def unanswered(why: str) -> CountryOutcome:
+            if live is not None:
+                live.detail = f"{live.detail}; {why}"
+                return live
+            return CountryOutcome(country, UNAVAILABLE, search.elapsed(), detail=why)
+
+        if country not in search.published or search.index_answer is None:
+            return unanswered("not published to the reference index")
+        try:
+            by_country = await asyncio.wait_for(asyncio.shield(search.index_answer), search.left())
+        except (ReferenceIndexError, TimeoutError):
+            return unanswered("reference index unavailable")
+        return indexed_outcome(
+            country,
+            by_country.get(country, []),
+            search.published[country],
+            search.elapsed(),
+            reason,
+        )
 
     async def Search(
         self, request: broker_pb2.SearchRequest, context: grpc.aio.ServicerContext
@@ -89,8 +163,15 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             search_id=search_id,
             sex=keys.sex,  # type: ignore[arg-type]
         )
+        published = {c: p for c, p in (await self._publications()).items() if c in countries}
+        index_answer = None
+        if self._index is not None and published:
+            index_answer = asyncio.create_task(
+                self._index.lookup([k.digest for k in keys.keys], list(published))
+            )
+        search = _Search(match, started, cap, published, index_answer)
         outcomes: dict[str, CountryOutcome] = {}
-        stream = fan_out((self._clients[c] for c in countries), match, cap)
+        stream = fan_out(self._ask(c, search) for c in countries)
         try:
             async for outcome in stream:
                 outcomes[outcome.country] = outcome
@@ -99,23 +180,132 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
                 )
         finally:
             await stream.aclose()
+            if index_answer is not None:
+                index_answer.cancel()
+                await asyncio.gather(index_answer, return_exceptions=True)
         elapsed = time.monotonic() - started
-        results = [
-            (outcomes.get(c) or CountryOutcome(c, TIMEOUT, elapsed, detail="no answer")).result()
+        final = [
+            outcomes.get(c) or CountryOutcome(c, TIMEOUT, elapsed, detail="no answer")
             for c in countries
         ]
+        strengths = {k.key_type: int(k.strength) for k in keys.keys}
+        subjects = correlate(final, strengths)
+        results = [outcome.result() for outcome in final]
         log.info(
-            "search search_id=%s countries=%d keys=%d outcomes=%s elapsed=%.3f",
+            "search search_id=%s countries=%d keys=%d outcomes=%s subjects=%d elapsed=%.3f",
             search_id,
             len(countries),
             len(match.keys),
             ",".join(
                 f"{r.country}:{broker_pb2.CountryStatus.Name(r.status)[15:]}" for r in results
             ),
+            len(subjects),
             elapsed,
         )
         yield broker_pb2.SearchEvent(
             summary=broker_pb2.SearchSummary(
-                search_id=search_id, results=results, elapsed_seconds=elapsed
+                search_id=search_id,
+                results=results,
+                elapsed_seconds=elapsed,
+                subjects=subjects,
             )
         )
+
+    def _header_problem(
+        self, first: broker_pb2.PublishRequest | None
+    ) -> tuple[grpc.StatusCode, str] | None:
+        if first is None or not first.HasField("header"):
+            return grpc.StatusCode.INVALID_ARGUMENT, "header: the first message must be a header"
+        header = first.header
+        if header.country not in self._clients:
+            return (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"header.country: not in this federation: {header.country[:8]!r}",
+            )
+        if header.scheme_version != self._scheme.version:
+            return (
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"header.scheme_version: {header.scheme_version[:16]!r} is not the broker's "
+                f"{self._scheme.version!r}",
+            )
+        if not header.HasField("as_of"):
+            return grpc.StatusCode.INVALID_ARGUMENT, "header.as_of: required"
+        return None
+
+    async def Publish(
+        self,
+        request_iterator: AsyncIterator[broker_pb2.PublishRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> broker_pb2.PublishResponse:
+        """Replace a country's publication with the streamed references, atomically."""
+        if self._index is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION, "this broker has no reference index"
+            )
+        first = await anext(aiter(request_iterator), None)
+        rejection = self._header_problem(first)
+        if rejection is not None:
+            await context.abort(*rejection)
+        assert first is not None
+        header = first.header
+        as_of = header.as_of.ToDatetime(tzinfo=dt.UTC)
+        feed = PublicationFeed()
+        assert self._index is not None
+        writer = self._index.start_publish(header.country, feed, as_of)
+        problem: tuple[grpc.StatusCode, str] | None = None
+        position = 0
+        try:
+            async for message in request_iterator:
+                if writer.done():
+                    break
+                if not message.HasField("references"):
+                    problem = (
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        "only the first message may be a header",
+                    )
+                    break
+                try:
+                    batch = [_indexed(header.country, r) for r in message.references.references]
+                except ValueError as exc:
+                    problem = (grpc.StatusCode.INVALID_ARGUMENT, f"references[{position}]: {exc}")
+                    break
+                position += len(batch)
+                await feed.put(batch)
+        except BaseException:
+            await feed.abort("the publishing stream broke off")
+            await asyncio.gather(writer, return_exceptions=True)
+            raise
+        if problem is not None:
+            await feed.abort(problem[1])
+            await asyncio.gather(writer, return_exceptions=True)
+            await context.abort(*problem)
+        await feed.finish()
+        try:
+            publication = await writer
+        except ReferenceIndexError as exc:
+            await context.abort(exc.status, f"reference index: {exc.message}")
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"references: {exc}")
+        self._index.forget_publications()
+        log.info("published country=%s references=%d", header.country, publication.reference_count)
+        response = broker_pb2.PublishResponse(
+            country=header.country, reference_count=publication.reference_count
+        )
+        response.as_of.FromDatetime(publication.as_of)
+        return response
+
+
+def _indexed(country: str, reference: broker_pb2.PublishedReference) -> IndexedReference:
+    kind = _KIND_NAMES.get(reference.kind)
+    category = _CATEGORY_NAMES.get(reference.category)
+    if kind is None:
+        raise ValueError("kind: unknown")
+    if category is None:
+        raise ValueError("category: unknown")
+    return IndexedReference(
+        country=country,
+        reference=reference.reference,
+        kind=kind,
+        category=category,
+        keys=tuple(IndexedKey(k.key_type, int(k.strength), k.digest) for k in reference.keys),
+    )

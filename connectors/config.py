@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from connectors.publisher import PublishSchedule
 from selec.config import ConfigReader, load_yaml, read_secret
 from selec.countries import MEMBER_STATES
 
@@ -24,9 +25,16 @@ class ConnectorSettings:
     key_secret: bytes
     reference_secret: bytes
     grace_seconds: float
+    publish: PublishSchedule | None = None
 
     def __repr__(self) -> str:
         return f"ConnectorSettings(country={self.country!r}, listen={self.listen!r})"
+
+    def with_publish_broker(self, broker: str) -> ConnectorSettings:
+        """The same settings publishing to another broker address (the demo's ports)."""
+        if self.publish is None:
+            return self
+        return replace(self, publish=replace(self.publish, broker=broker))
 
 
 def load_connector_settings(
@@ -63,4 +71,19 @@ def connector_settings_from(reader: ConfigReader, listen: str | None = None) -> 
             reader, "reference_secret_file", f"SELEC_REFERENCE_SECRET_{country}"
         ),
         grace_seconds=reader.number("grace_seconds", 5.0, minimum=0),
+        publish=_publish(reader.section("publish", required=False)),
+    )
+
+
+def _publish(section: ConfigReader) -> PublishSchedule | None:
+    section.reject_unknown({"broker", "interval_seconds", "on_start", "deadline_seconds"})
+    if not section.has("broker"):
+        if any(True for _ in section):
+            raise section.error("broker", "required when publishing is configured")
+        return None
+    return PublishSchedule(
+        broker=section.address("broker"),
+        interval_seconds=section.number("interval_seconds", 3600.0, positive=True),
+        on_start=section.boolean("on_start", True),
+        deadline_seconds=section.number("deadline_seconds", 600.0, positive=True),
     )

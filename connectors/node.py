@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 from connectors.config import ConnectorSettings
 from connectors.keying import RecordKeyer
 from connectors.keys import KeyScheme
+from connectors.publisher import publish_on_schedule
 from connectors.service import ConnectorServicer
 from connectors.store import RecordStore, SqliteRecordStore
 from selec.serving import RunningServer, bound_address, start_server
@@ -30,10 +32,11 @@ def make_keyer(settings: ConnectorSettings) -> RecordKeyer:
 
 @dataclass
 class RunningNode:
-    """A node that is serving."""
+    """A node that is serving (and publishing, if its settings say so)."""
 
     settings: ConnectorSettings
     server: RunningServer
+    publisher: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -41,7 +44,10 @@ class RunningNode:
         return bound_address(self.settings.listen, self.server.port)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Drain and stop."""
+        """Stop publishing, drain and stop."""
+        if self.publisher is not None:
+            self.publisher.cancel()
+            await asyncio.gather(self.publisher, return_exceptions=True)
         await self.server.stop(self.settings.grace_seconds if grace is None else grace)
 
 
@@ -56,5 +62,9 @@ async def start_node(settings: ConnectorSettings, store: RecordStore | None = No
         [SERVICE_NAME],
     )
     node = RunningNode(settings, server)
+    if settings.publish is not None:
+        node.publisher = asyncio.create_task(
+            publish_on_schedule(store, settings.country, keyer.scheme.version, settings.publish)
+        )
     log.info("node serving country=%s address=%s", settings.country, node.address)
     return node

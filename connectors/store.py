@@ -49,6 +49,16 @@ class KeyMatch:
     strength: int
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedRecord:
+    """What a node may publish of a record: reference, kind, category and blind keys."""
+
+    reference: str
+    kind: str
+    category: str
+    keys: tuple[tuple[str, int, str], ...]  # (key_type, strength, digest)
+
+
 class RecordStore(Protocol):
     """What a connector needs from a backend. Implementations must be thread-safe."""
 
@@ -66,6 +76,10 @@ class RecordStore(Protocol):
 
     def scheme_version(self) -> str | None:
         """The key scheme the stored keys were made with, or None when empty."""
+        ...
+
+    def published_records(self) -> Iterator[PublishedRecord]:
+        """Every record's anonymized form, from one consistent snapshot, streamed."""
         ...
 
 
@@ -95,6 +109,9 @@ _SCHEMA = (
 _MATCH = """SELECT r.reference, r.kind, r.category, r.sex, k.key_type, k.strength
     FROM record_keys k JOIN records r ON r.record_id = k.record_id
     WHERE k.digest IN ({marks})"""
+_PUBLISHED = """SELECT r.reference, r.kind, r.category, k.key_type, k.strength, k.digest
+    FROM records r JOIN record_keys k ON k.record_id = r.record_id
+    ORDER BY r.reference, k.strength DESC, k.key_type, k.digest"""
 _DELETE_KEYS = "DELETE FROM record_keys WHERE record_id = ?"
 _DELETE_RECORD = "DELETE FROM records WHERE record_id = ?"
 _INSERT_RECORD = """INSERT INTO records
@@ -215,6 +232,26 @@ class SqliteRecordStore:
         """See RecordStore.scheme_version."""
         row = self._connection().execute(_SCHEME_READ).fetchone()
         return row[0] if row else None
+
+    def published_records(self) -> Iterator[PublishedRecord]:
+        """See RecordStore.published_records. One SELECT: one WAL snapshot."""
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            rows = db.execute(_PUBLISHED)
+            current: tuple[str, str, str] | None = None
+            keys: list[tuple[str, int, str]] = []
+            for reference, kind, category, key_type, strength, digest in rows:
+                if current is not None and reference != current[0]:
+                    yield PublishedRecord(*current, tuple(keys))
+                    keys = []
+                current = (reference, kind, category)
+                keys.append((key_type, strength, digest))
+            if current is not None:
+                yield PublishedRecord(*current, tuple(keys))
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading records to publish failed: {type(exc).__name__}") from None
+        finally:
+            db.close()
 
     def payloads(self) -> Iterator[tuple[str, str]]:
         """(record_id, payload JSON) of every record; for re-keying after a scheme change."""

@@ -15,11 +15,18 @@ from pathlib import Path
 
 import grpc
 
-from broker.config import BrokerSettings, CountrySettings, RetryPolicy, SuspensionPolicy
+from broker.config import (
+    BrokerSettings,
+    CountrySettings,
+    IndexSettings,
+    RetryPolicy,
+    SuspensionPolicy,
+)
 from broker.server import RunningBroker, start_broker
 from connectors.config import ConnectorSettings
 from connectors.importer import import_records
 from connectors.node import SERVICE_NAME, RunningNode, make_keyer, open_store, start_node
+from connectors.publisher import publish
 from connectors.synthetic import generate
 from selec.serving import RunningServer, start_server
 from selec.v1 import broker_pb2, broker_pb2_grpc, common_pb2, connector_pb2_grpc
@@ -82,9 +89,12 @@ async def start_hanging_node(listen: str = "127.0.0.1:0") -> tuple[RunningServer
 
 def broker_settings(
     endpoints: Mapping[str, str],
+    *,
     deadline_seconds: float = 2.0,
     deadlines: Mapping[str, float] | None = None,
     suspension: SuspensionPolicy | None = None,
+    index: IndexSettings | None = None,
+    index_only: Iterable[str] = (),
 ) -> BrokerSettings:
     """Broker settings over the given endpoints."""
     return BrokerSettings(
@@ -92,13 +102,14 @@ def broker_settings(
         listen="127.0.0.1:0",
         key_secret=KEY_SECRET,
         countries=tuple(
-            CountrySettings(c, e, (deadlines or {}).get(c, deadline_seconds))
+            CountrySettings(c, e, (deadlines or {}).get(c, deadline_seconds), c in set(index_only))
             for c, e in endpoints.items()
         ),
         retry=RetryPolicy(attempts=2, backoff_seconds=0.01),
         suspension=suspension or SuspensionPolicy(3, 5.0, 300.0),
         answer_margin_seconds=0.05,
         grace_seconds=0.5,
+        index=index or IndexSettings("none"),
     )
 
 
@@ -134,6 +145,17 @@ class Federation:
                 summary = event.summary
         assert summary is not None, "the stream ended without a summary"
         return answers, summary
+
+    async def publish(self, country: str) -> broker_pb2.PublishResponse:
+        """Publish a running node's references to the broker, as `selec publish` does."""
+        node = self.nodes[country]
+        return await asyncio.to_thread(
+            publish,
+            open_store(node.settings),
+            country,
+            make_keyer(node.settings).scheme.version,
+            self.broker.address,
+        )
 
     async def restart_node(self, country: str) -> RunningNode:
         """Start a stopped node again on the same port."""

@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from selec.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -16,12 +19,16 @@ class CountryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COUNTRY_STATUS_UNAVAILABLE: _ClassVar[CountryStatus]
     COUNTRY_STATUS_TIMEOUT: _ClassVar[CountryStatus]
     COUNTRY_STATUS_ERROR: _ClassVar[CountryStatus]
+    COUNTRY_STATUS_INDEXED_HIT: _ClassVar[CountryStatus]
+    COUNTRY_STATUS_INDEXED_NO_HIT: _ClassVar[CountryStatus]
 COUNTRY_STATUS_UNSPECIFIED: CountryStatus
 COUNTRY_STATUS_HIT: CountryStatus
 COUNTRY_STATUS_NO_HIT: CountryStatus
 COUNTRY_STATUS_UNAVAILABLE: CountryStatus
 COUNTRY_STATUS_TIMEOUT: CountryStatus
 COUNTRY_STATUS_ERROR: CountryStatus
+COUNTRY_STATUS_INDEXED_HIT: CountryStatus
+COUNTRY_STATUS_INDEXED_NO_HIT: CountryStatus
 
 class SearchRequest(_message.Message):
     __slots__ = ("criteria", "purpose", "legal_basis", "countries")
@@ -36,18 +43,20 @@ class SearchRequest(_message.Message):
     def __init__(self, criteria: _Optional[_Union[_common_pb2.Criteria, _Mapping]] = ..., purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., countries: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CountryResult(_message.Message):
-    __slots__ = ("country", "status", "latency_seconds", "hit_count", "detail")
+    __slots__ = ("country", "status", "latency_seconds", "hit_count", "detail", "indexed_as_of")
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_SECONDS_FIELD_NUMBER: _ClassVar[int]
     HIT_COUNT_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    INDEXED_AS_OF_FIELD_NUMBER: _ClassVar[int]
     country: str
     status: CountryStatus
     latency_seconds: float
     hit_count: int
     detail: str
-    def __init__(self, country: _Optional[str] = ..., status: _Optional[_Union[CountryStatus, str]] = ..., latency_seconds: _Optional[float] = ..., hit_count: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+    indexed_as_of: _timestamp_pb2.Timestamp
+    def __init__(self, country: _Optional[str] = ..., status: _Optional[_Union[CountryStatus, str]] = ..., latency_seconds: _Optional[float] = ..., hit_count: _Optional[int] = ..., detail: _Optional[str] = ..., indexed_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CountryAnswer(_message.Message):
     __slots__ = ("result", "hits")
@@ -58,14 +67,92 @@ class CountryAnswer(_message.Message):
     def __init__(self, result: _Optional[_Union[CountryResult, _Mapping]] = ..., hits: _Optional[_Iterable[_Union[_common_pb2.Hit, _Mapping]]] = ...) -> None: ...
 
 class SearchSummary(_message.Message):
-    __slots__ = ("search_id", "results", "elapsed_seconds")
+    __slots__ = ("search_id", "results", "elapsed_seconds", "subjects")
     SEARCH_ID_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
     search_id: str
     results: _containers.RepeatedCompositeFieldContainer[CountryResult]
     elapsed_seconds: float
-    def __init__(self, search_id: _Optional[str] = ..., results: _Optional[_Iterable[_Union[CountryResult, _Mapping]]] = ..., elapsed_seconds: _Optional[float] = ...) -> None: ...
+    subjects: _containers.RepeatedCompositeFieldContainer[CorrelatedSubject]
+    def __init__(self, search_id: _Optional[str] = ..., results: _Optional[_Iterable[_Union[CountryResult, _Mapping]]] = ..., elapsed_seconds: _Optional[float] = ..., subjects: _Optional[_Iterable[_Union[CorrelatedSubject, _Mapping]]] = ...) -> None: ...
+
+class SubjectMember(_message.Message):
+    __slots__ = ("country", "reference")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    reference: str
+    def __init__(self, country: _Optional[str] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class CorrelatedSubject(_message.Message):
+    __slots__ = ("subject_id", "members", "strength", "shared_key_types")
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    SHARED_KEY_TYPES_FIELD_NUMBER: _ClassVar[int]
+    subject_id: str
+    members: _containers.RepeatedCompositeFieldContainer[SubjectMember]
+    strength: _common_pb2.MatchStrength
+    shared_key_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, subject_id: _Optional[str] = ..., members: _Optional[_Iterable[_Union[SubjectMember, _Mapping]]] = ..., strength: _Optional[_Union[_common_pb2.MatchStrength, str]] = ..., shared_key_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PublishedKey(_message.Message):
+    __slots__ = ("key_type", "strength", "digest")
+    KEY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    key_type: str
+    strength: _common_pb2.MatchStrength
+    digest: str
+    def __init__(self, key_type: _Optional[str] = ..., strength: _Optional[_Union[_common_pb2.MatchStrength, str]] = ..., digest: _Optional[str] = ...) -> None: ...
+
+class PublishedReference(_message.Message):
+    __slots__ = ("reference", "kind", "category", "keys")
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    kind: _common_pb2.RecordKind
+    category: _common_pb2.Category
+    keys: _containers.RepeatedCompositeFieldContainer[PublishedKey]
+    def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.RecordKind, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., keys: _Optional[_Iterable[_Union[PublishedKey, _Mapping]]] = ...) -> None: ...
+
+class PublishHeader(_message.Message):
+    __slots__ = ("country", "as_of", "scheme_version")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_VERSION_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    as_of: _timestamp_pb2.Timestamp
+    scheme_version: str
+    def __init__(self, country: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheme_version: _Optional[str] = ...) -> None: ...
+
+class PublishRequest(_message.Message):
+    __slots__ = ("header", "references")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    header: PublishHeader
+    references: PublishedReferences
+    def __init__(self, header: _Optional[_Union[PublishHeader, _Mapping]] = ..., references: _Optional[_Union[PublishedReferences, _Mapping]] = ...) -> None: ...
+
+class PublishedReferences(_message.Message):
+    __slots__ = ("references",)
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    references: _containers.RepeatedCompositeFieldContainer[PublishedReference]
+    def __init__(self, references: _Optional[_Iterable[_Union[PublishedReference, _Mapping]]] = ...) -> None: ...
+
+class PublishResponse(_message.Message):
+    __slots__ = ("country", "reference_count", "as_of")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    reference_count: int
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, country: _Optional[str] = ..., reference_count: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SearchEvent(_message.Message):
     __slots__ = ("answer", "summary")

@@ -40,6 +40,11 @@ class BrokerServiceStub:
                 request_serializer=selec_dot_v1_dot_broker__pb2.SearchRequest.SerializeToString,
                 response_deserializer=selec_dot_v1_dot_broker__pb2.SearchEvent.FromString,
                 _registered_method=True)
+        self.Publish = channel.stream_unary(
+                '/selec.v1.BrokerService/Publish',
+                request_serializer=selec_dot_v1_dot_broker__pb2.PublishRequest.SerializeToString,
+                response_deserializer=selec_dot_v1_dot_broker__pb2.PublishResponse.FromString,
+                _registered_method=True)
 
 
 class BrokerServiceServicer:
@@ -54,6 +59,15 @@ class BrokerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Publish(self, request_iterator, context):
+        """Publish a node's anonymized references into the reference index. The first message
+        is a header naming the country; the rest carry references. The publication replaces
+        the country's previous one atomically, and only when the stream ends cleanly.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BrokerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +75,11 @@ def add_BrokerServiceServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=selec_dot_v1_dot_broker__pb2.SearchRequest.FromString,
                     response_serializer=selec_dot_v1_dot_broker__pb2.SearchEvent.SerializeToString,
+            ),
+            'Publish': grpc.stream_unary_rpc_method_handler(
+                    servicer.Publish,
+                    request_deserializer=selec_dot_v1_dot_broker__pb2.PublishRequest.FromString,
+                    response_serializer=selec_dot_v1_dot_broker__pb2.PublishResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +110,33 @@ class BrokerService:
             '/selec.v1.BrokerService/Search',
             selec_dot_v1_dot_broker__pb2.SearchRequest.SerializeToString,
             selec_dot_v1_dot_broker__pb2.SearchEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Publish(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/selec.v1.BrokerService/Publish',
+            selec_dot_v1_dot_broker__pb2.PublishRequest.SerializeToString,
+            selec_dot_v1_dot_broker__pb2.PublishResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,138 @@
+"""The broker's asynchronous view of the reference index.
+
+Both index drivers are synchronous, so every call runs in a worker thread. The
+publications (which country published, as of when) are read once every few seconds, not
+once per search: a search only needs to know whether a country has published at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from broker.index import IndexedReference, IndexMatch, Publication, ReferenceIndex
+
+PUBLICATIONS_TTL_SECONDS = 5.0
+FEED_POLL_SECONDS = 0.005
+CONCURRENT_PUBLICATIONS = 2
+_END = object()
+
+
+class _PublishAborted(Exception):
+    """The publishing stream broke off; the index must keep the previous publication."""
+
+
+class IndexView:
+    """Async, cached access to one ReferenceIndex."""
+
+    def __init__(
+        self,
+        index: ReferenceIndex,
+        lookup_timeout_seconds: float,
+        publications_ttl: float = PUBLICATIONS_TTL_SECONDS,
+    ) -> None:
+        self.index = index
+        self.lookup_timeout_seconds = lookup_timeout_seconds
+        self._ttl = publications_ttl
+        self._publications: dict[str, Publication] = {}
+        self._read_at = float("-inf")
+        self._refresh: asyncio.Task[dict[str, Publication]] | None = None
+        # Publications are long writes: their own threads, so they never starve the
+        # look-ups of the shared default executor (nor deadlock it).
+        self._writers = ThreadPoolExecutor(CONCURRENT_PUBLICATIONS, "selec-publish")
+
+    def start_publish(
+        self, country: str, feed: PublicationFeed, as_of: datetime
+    ) -> asyncio.Future[Publication]:
+        """Run the index's publish of country in a writer thread, consuming feed."""
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(
+            self._writers, self.index.publish, country, feed.references(), as_of
+        )
+
+    def close(self) -> None:
+        """Wait for publications under way, then close the index."""
+        self._writers.shutdown(wait=True)
+        self.index.close()
+
+    async def publications(self) -> dict[str, Publication]:
+        """Each published country's publication; at most a few seconds old.
+
+        Raises ReferenceIndexError when the index cannot be read and nothing is cached.
+        """
+        if time.monotonic() - self._read_at < self._ttl:
+            return self._publications
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.create_task(asyncio.to_thread(self.index.publications))
+        try:
+            self._publications = await asyncio.shield(self._refresh)
+        except Exception:
+            self._read_at = time.monotonic()  # do not hammer an index that is down
+            raise
+        self._read_at = time.monotonic()
+        return self._publications
+
+    def forget_publications(self) -> None:
+        """Drop the cache (after a publish through this broker)."""
+        self._read_at = float("-inf")
+
+    async def lookup(
+        self, digests: Sequence[str], countries: Sequence[str]
+    ) -> dict[str, list[IndexMatch]]:
+        """Matches by country, within the lookup timeout (TimeoutError past it)."""
+        async with asyncio.timeout(self.lookup_timeout_seconds):
+            matches = await asyncio.to_thread(self.index.lookup, list(digests), list(countries))
+        by_country: dict[str, list[IndexMatch]] = {}
+        for match in matches:
+            by_country.setdefault(match.country, []).append(match)
+        return by_country
+
+    async def ping(self) -> bool:
+        """Whether the index is usable now."""
+        return await asyncio.to_thread(self.index.ping)
+
+
+class PublicationFeed:
+    """Hands references from an async gRPC stream to the index's synchronous publish.
+
+    The bounded queue gives back-pressure: the stream is read no faster than the index
+    writes, so a publication of millions of references never sits in memory.
+    """
+
+    def __init__(self, depth: int = 4) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+
+    def references(self) -> Iterator[IndexedReference]:
+        """What the index's publish consumes (in its worker thread)."""
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item  # type: ignore[misc]
+
+    async def _put(self, item: object) -> None:
+        # Polling rather than a thread per put: worker threads are for the index's writes.
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                await asyncio.sleep(FEED_POLL_SECONDS)
+
+    async def put(self, batch: list[IndexedReference]) -> None:
+        """Queue a batch, waiting while the index is behind."""
+        await self._put(batch)
+
+    async def finish(self) -> None:
+        """The stream ended cleanly: let publish commit."""
+        await self._put(_END)
+
+    async def abort(self, why: str) -> None:
+        """The stream failed: make publish raise, so the previous publication stays."""
+        await self._put(_PublishAborted(why))

@@ -1,0 +1,128 @@
+"""Publishing a node's anonymized references to the broker's reference index.
+
+A publication is the node's whole content, as of one moment: the broker replaces the
+country's previous publication atomically once the stream ends cleanly, so a record
+deleted or changed at home is gone or changed after the next publish, and a publication
+cut off half-way changes nothing. Only references, kinds, categories and blind keys leave
+the node: never a name, a date or a number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from connectors.records import CATEGORIES, KINDS
+from connectors.store import PublishedRecord, RecordStore
+from selec.v1 import broker_pb2, broker_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSchedule:
+    """Where and how often a node publishes."""
+
+    broker: str
+    interval_seconds: float
+    on_start: bool
+    deadline_seconds: float = 600.0
+
+
+def timestamp(moment: dt.datetime) -> timestamp_pb2.Timestamp:
+    """A protobuf Timestamp of an aware datetime."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment.astimezone(dt.UTC))
+    return stamp
+
+
+def publication_stream(
+    country: str,
+    scheme_version: str,
+    records: Iterable[PublishedRecord],
+    as_of: dt.datetime,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[broker_pb2.PublishRequest]:
+    """The Publish request stream: a header, then batches of references."""
+    yield broker_pb2.PublishRequest(
+        header=broker_pb2.PublishHeader(
+            country=country, as_of=timestamp(as_of), scheme_version=scheme_version
+        )
+    )
+    batch: list[broker_pb2.PublishedReference] = []
+    for record in records:
+        batch.append(
+            broker_pb2.PublishedReference(
+                reference=record.reference,
+                kind=KINDS[record.kind],  # type: ignore[arg-type]
+                category=CATEGORIES[record.category],  # type: ignore[arg-type]
+                keys=[
+                    broker_pb2.PublishedKey(key_type=t, strength=s, digest=d)  # type: ignore[arg-type]
+                    for t, s, d in record.keys
+                ],
+            )
+        )
+        if len(batch) >= batch_size:
+            yield broker_pb2.PublishRequest(
+                references=broker_pb2.PublishedReferences(references=batch)
+            )
+            batch = []
+    if batch:
+        yield broker_pb2.PublishRequest(references=broker_pb2.PublishedReferences(references=batch))
+
+
+def publish(
+    store: RecordStore,
+    country: str,
+    scheme_version: str,
+    broker: str,
+    deadline_seconds: float = 600.0,
+) -> broker_pb2.PublishResponse:
+    """Publish everything the store holds to the broker at HOST:PORT (blocking).
+
+    Raises grpc.RpcError when the broker refuses or cannot be reached.
+    """
+    as_of = dt.datetime.now(dt.UTC)
+    with grpc.insecure_channel(broker) as channel:
+        stub = broker_pb2_grpc.BrokerServiceStub(channel)
+        stream = publication_stream(country, scheme_version, store.published_records(), as_of)
+        return stub.Publish(stream, timeout=deadline_seconds)
+
+
+async def publish_on_schedule(
+    store: RecordStore, country: str, scheme_version: str, schedule: PublishSchedule
+) -> None:
+    """Publish at start (if asked) and then every interval, until cancelled.
+
+    A failed publication is logged and tried again sooner (a tenth of the interval, at
+    least 5 s): the previous publication stays in the index meanwhile.
+    """
+    delay = 0.0 if schedule.on_start else schedule.interval_seconds
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            reply = await asyncio.to_thread(
+                publish,
+                store,
+                country,
+                scheme_version,
+                schedule.broker,
+                schedule.deadline_seconds,
+            )
+        except grpc.RpcError as exc:
+            code = exc.code().name  # type: ignore[attr-defined]
+            log.warning(
+                "publish failed country=%s broker=%s code=%s", country, schedule.broker, code
+            )
+            delay = max(5.0, schedule.interval_seconds / 10)
+            continue
+        log.info("published country=%s references=%d", country, reply.reference_count)
+        delay = schedule.interval_seconds
