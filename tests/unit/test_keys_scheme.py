@@ -285,18 +285,15 @@ def test_invalid_identifiers_raise(scheme: KeyScheme, call) -> None:  # type: ig
         call(scheme)
 
 
-# --- performance ----------------------------------------------------------------------------
+# --- size ---------------------------------------------------------------------------------
 
 
-def test_record_keys_are_fast_enough() -> None:
-    """110,000 persons must key in well under a minute: target <= 0.25 ms per person.
+def test_record_key_count_stays_bounded() -> None:
+    """Every record key is a row in a node's database: keep the count per person bounded.
 
-    Asserted at 1 ms (a loaded CI machine must not fail the build); the measured figure is
-    printed. Names are recombined from the development set so the mix of scripts is realistic.
+    Speed is measured, not asserted: `python -m connectors.keys.evaluate --bench`.
     """
     if not Path(DEFAULT_PATH).is_file():
-        pytest.skip("development set not available for realistic names")
-    bench = benchmark(DEFAULT_PATH, 10_000)
-    print(f"\nperson_record_keys: {bench.ms_per_person:.3f} ms/person, {bench.keys_per_person:.1f}")
-    assert bench.ms_per_person < 1.0
+        pytest.fail(f"development set missing: {DEFAULT_PATH}")
+    bench = benchmark(DEFAULT_PATH, 2_000)
     assert bench.keys_per_person <= 60
