@@ -7,11 +7,12 @@ A publication, start to end:
 
 1. create a fresh generation ``{prefix}-refs-v1-{cc}-{stamp}`` (template mapping, load
    settings: no replicas, async translog; the publication's facts in ``_meta``);
-2. stream the references into it with bulk requests of a few thousand documents, so a
-   publication of any size needs memory for one chunk only;
-3. restore the serving settings, record the count in ``_meta``, refresh, flush (durable)
-   and force-merge to one segment (generations are never written again, and one segment
-   is the fastest to search);
+2. stream the references into it: the caller's thread builds bulk requests of a few
+   thousand documents while two threads send the previous ones, so building and indexing
+   overlap and memory holds a few chunks, never the publication;
+3. seal it: refresh, check the count, force-merge to one segment (which also commits it
+   durably), refresh again so searches use the merged segment, restore the serving
+   settings and record the count in ``_meta``;
 4. ONE ``_aliases`` request that removes the country's served generation(s) from the alias
    ``{prefix}-refs`` and adds the new one: readers switch atomically;
 5. delete the retired generation(s).
@@ -27,7 +28,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
@@ -43,7 +46,7 @@ from opensearchpy.exceptions import (
     OpenSearchException,
     TransportError,
 )
-from opensearchpy.helpers import scan, streaming_bulk
+from opensearchpy.helpers import scan
 
 from broker.index import queries
 from broker.index.errors import (
@@ -70,6 +73,10 @@ T = TypeVar("T")
 MAX_LOOKUP_DIGESTS = 4096
 BULK_CHUNK_DOCS = 2_000
 BULK_CHUNK_BYTES = 8 * 1024 * 1024
+BULK_THREADS = 2
+MAX_CONCURRENT_SHARD_REQUESTS = 64
+"""Shards one lookup may query at once: every country's generation (11, twice while a
+mapping migrates) in one wave, not OpenSearch's default five per node."""
 SLOW_REQUEST_SECONDS = 600.0
 """Timeout of the calls that work on a whole generation (bulk, flush, force-merge)."""
 
@@ -90,22 +97,24 @@ def translate(exc: BaseException, operation: str) -> ReferenceIndexError:
     if isinstance(exc, TransportConnectionError):
         return IndexUnavailable(f"OpenSearch is unreachable ({operation})")
     if isinstance(exc, TransportError):
-        status = exc.status_code
-        kind = exc.error if isinstance(exc.error, str) else ""
-        kind = kind if _ERROR_TYPE.fullmatch(kind) else "error"
-        message = f"OpenSearch refused {operation} (HTTP {status} {kind})"
-        if status in _UNAVAILABLE_HTTP:
-            return IndexUnavailable(
-                f"OpenSearch cannot serve {operation} now (HTTP {status} {kind})"
-            )
-        if status in _PRECONDITION_HTTP:
-            return IndexRequestFailed(message, grpc.StatusCode.FAILED_PRECONDITION)
-        return IndexRequestFailed(message)
+        return _refused(exc.status_code, exc.error, operation)
     if isinstance(exc, ImproperlyConfigured):
         return IndexRequestFailed(
             f"OpenSearch client is misconfigured ({operation})", grpc.StatusCode.FAILED_PRECONDITION
         )
     return IndexRequestFailed(f"OpenSearch client failed ({operation}: {type(exc).__name__})")
+
+
+def _refused(status: object, kind: object, operation: str) -> ReferenceIndexError:
+    """The error for an HTTP status and OpenSearch error type (anything else is dropped)."""
+    kind = kind if isinstance(kind, str) and _ERROR_TYPE.fullmatch(kind) else "error"
+    detail = kind if status is None else f"HTTP {status} {kind}"
+    if status in _UNAVAILABLE_HTTP:
+        return IndexUnavailable(f"OpenSearch cannot serve {operation} now ({detail})")
+    message = f"OpenSearch refused {operation} ({detail})"
+    if status in _PRECONDITION_HTTP:
+        return IndexRequestFailed(message, grpc.StatusCode.FAILED_PRECONDITION)
+    return IndexRequestFailed(message)
 
 
 def _raise_translated(exc: BaseException, operation: str) -> NoReturn:
@@ -114,10 +123,6 @@ def _raise_translated(exc: BaseException, operation: str) -> NoReturn:
     if isinstance(error, IndexUnavailable) and isinstance(exc, TransportConnectionError):
         raise error from exc
     raise error from None
-
-
-def _identity(action: T) -> T:
-    return action
 
 
 class OpenSearchReferenceIndex:
@@ -133,6 +138,7 @@ class OpenSearchReferenceIndex:
         *,
         max_matches: int = queries.MAX_RESULT_WINDOW,
         bulk_chunk_docs: int = BULK_CHUNK_DOCS,
+        bulk_threads: int = BULK_THREADS,
         force_merge: bool = True,
         orphan_age: timedelta = timedelta(hours=6),
     ) -> None:
@@ -142,6 +148,7 @@ class OpenSearchReferenceIndex:
         self.alias = queries.refs_alias(prefix)
         self.max_matches = max_matches
         self._bulk_chunk_docs = bulk_chunk_docs
+        self._bulk_threads = bulk_threads
         self._force_merge = force_merge
         self._orphan_age = orphan_age
         self._prepared = False
@@ -243,56 +250,98 @@ class OpenSearchReferenceIndex:
         )
         return publication
 
-    def _documents(
-        self, country: str, references: Iterable[IndexedReference], as_of: str
-    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        for reference in references:
-            if not isinstance(reference, IndexedReference):
-                raise ValueError("publish takes IndexedReference items")
-            if reference.country != country:
-                raise ValueError(f"a reference of another country in the publication of {country}")
-            yield (
-                {"index": {"_id": reference.reference}},
-                queries.reference_document(reference, as_of),
-            )
-
     def _load(
         self, generation: str, country: str, references: Iterable[IndexedReference], as_of: str
     ) -> int:
-        count = 0
-        try:
-            for ok, item in streaming_bulk(
-                self._client,
-                self._documents(country, references, as_of),
-                chunk_size=self._bulk_chunk_docs,
-                max_chunk_bytes=BULK_CHUNK_BYTES,
-                expand_action_callback=_identity,
-                raise_on_error=False,
-                max_retries=3,
-                initial_backoff=1,
-                index=generation,
-                request_timeout=SLOW_REQUEST_SECONDS,
-            ):
-                result = item.get("index", {})
-                if not ok:
-                    error = result.get("error") or {}
-                    kind = error.get("type", "") if isinstance(error, dict) else ""
-                    kind = kind if _ERROR_TYPE.fullmatch(kind) else "error"
-                    raise IndexRequestFailed(
-                        f"OpenSearch refused a reference of {country} "
-                        f"(HTTP {result.get('status')} {kind})"
-                    )
-                if result.get("result") != "created":
-                    raise ValueError(f"the publication of {country} lists a reference twice")
-                count += 1
-        except _DRIVER_ERRORS as exc:
-            _raise_translated(exc, "bulk load")
-        return count
+        """Send the references as bulk requests; the count sent.
+
+        The caller's thread reads the iterator and builds each chunk while up to
+        ``bulk_threads`` earlier chunks are being indexed. (opensearch-py's
+        ``parallel_bulk`` overlaps too, but consumes the iterator in a pool thread, and its
+        chunker serializes every action twice over: twice the client CPU per reference.)
+        """
+        sent = 0
+        chunk: list[str] = []
+        size = 0
+        in_flight: deque[Future[None]] = deque()
+        with ThreadPoolExecutor(self._bulk_threads, thread_name_prefix="selec-bulk") as pool:
+            try:
+                for reference in references:
+                    if not isinstance(reference, IndexedReference):
+                        raise ValueError("publish takes IndexedReference items")
+                    if reference.country != country:
+                        raise ValueError(
+                            f"a reference of another country in the publication of {country}"
+                        )
+                    line = queries.bulk_lines(reference, as_of)
+                    chunk.append(line)
+                    size += len(line)
+                    if len(chunk) >= self._bulk_chunk_docs or size >= BULK_CHUNK_BYTES:
+                        self._submit(pool, in_flight, generation, chunk, country)
+                        sent += len(chunk)
+                        chunk, size = [], 0
+                if chunk:
+                    self._submit(pool, in_flight, generation, chunk, country)
+                    sent += len(chunk)
+                while in_flight:
+                    in_flight.popleft().result()
+            except BaseException:
+                for future in in_flight:
+                    future.cancel()
+                raise  # leaving the pool waits for the requests already running
+        return sent
+
+    def _submit(
+        self,
+        pool: ThreadPoolExecutor,
+        in_flight: deque[Future[None]],
+        generation: str,
+        chunk: list[str],
+        country: str,
+    ) -> None:
+        """Queue one bulk request, first waiting for the oldest if enough are running."""
+        if len(in_flight) >= self._bulk_threads:
+            in_flight.popleft().result()
+        body = "".join(chunk).encode()
+        in_flight.append(pool.submit(self._bulk, generation, body, country))
+
+    def _bulk(self, generation: str, body: bytes, country: str) -> None:
+        """One bulk request (in a pool thread); raises if any document was refused."""
+        answer = self._call(
+            "bulk load",
+            self._client.bulk,
+            body=body,
+            index=generation,
+            filter_path=queries.BULK_FILTER,
+            request_timeout=SLOW_REQUEST_SECONDS,
+        )
+        kind = queries.bulk_error(answer)
+        if kind is None:
+            return
+        if kind.endswith("rejected_execution_exception"):
+            raise IndexUnavailable(f"OpenSearch is overloaded (a reference of {country}: {kind})")
+        raise _refused(None, kind, f"a reference of {country}")
 
     def _seal(self, generation: str, publication: Publication) -> None:
-        """Make a loaded generation servable: settings, final ``_meta``, visible, durable."""
+        """Make a loaded generation servable: complete, merged, durable, visible, recorded."""
         indices = self._client.indices
         slow = {"request_timeout": SLOW_REQUEST_SECONDS}
+        self._call("refresh", indices.refresh, index=generation, **slow)
+        stored = self._call("count the load", self._client.count, index=generation, **slow)
+        if stored["count"] < publication.reference_count:  # one _id written twice
+            raise ValueError(f"the publication of {publication.country} lists a reference twice")
+        if stored["count"] != publication.reference_count:
+            raise IndexRequestFailed(
+                f"OpenSearch holds {stored['count']} of the {publication.reference_count} "
+                f"references just published for {publication.country}"
+            )
+        if self._force_merge:  # the merge also flushes: a durable commit
+            self._call(
+                "force-merge", indices.forcemerge, index=generation, max_num_segments=1, **slow
+            )
+            self._call("refresh", indices.refresh, index=generation, **slow)
+        else:
+            self._call("flush", indices.flush, index=generation, **slow)
         self._call(
             "restore settings",
             indices.put_settings,
@@ -307,12 +356,6 @@ class OpenSearchReferenceIndex:
             body=queries.meta_body(publication),
             **slow,
         )
-        self._call("refresh", indices.refresh, index=generation, **slow)
-        self._call("flush", indices.flush, index=generation, **slow)
-        if self._force_merge:
-            self._call(
-                "force-merge", indices.forcemerge, index=generation, max_num_segments=1, **slow
-            )
 
     def _generations(self, country: str) -> dict[str, bool]:
         """Every generation of ``country``, and whether the alias serves it."""
@@ -407,6 +450,7 @@ class OpenSearchReferenceIndex:
             body=queries.lookup_body(wanted, among, self.max_matches),
             ignore_unavailable=True,
             allow_partial_search_results=False,
+            max_concurrent_shard_requests=MAX_CONCURRENT_SHARD_REQUESTS,
         )
         shards = answer.get("_shards") or {}
         if answer.get("timed_out") or shards.get("failed"):

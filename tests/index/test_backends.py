@@ -77,6 +77,7 @@ def test_a_served_generation_is_strict_immutable_and_merged(
     assert index_settings["translog"]["durability"].lower() == "request"
     assert index_settings["number_of_shards"] == "1"
     assert segments["num_committed_segments"] == 1
+    assert segments["num_search_segments"] == 1  # the merge was refreshed into view
 
 
 def test_a_stray_field_is_refused_by_the_mapping(

@@ -197,3 +197,25 @@ def test_sqlite_errors_are_translated_by_code_not_message() -> None:
     assert failed.status == grpc.StatusCode.INTERNAL
     for error in (sqlite_backend.translate(busy, "lookup", Path("x.db")), failed):
         _assert_safe(error)
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("es_rejected_execution_exception", IndexUnavailable),
+        ("mapper_parsing_exception", IndexRequestFailed),
+    ],
+)
+def test_a_refused_bulk_document_raises_by_its_error_type(
+    kind: str, error: type[ReferenceIndexError]
+) -> None:
+    class Client:
+        def bulk(self, **_: Any) -> dict[str, Any]:
+            return {"errors": True, "items": [{"index": {"error": {"type": kind}}}]}
+
+    index = OpenSearchReferenceIndex(Client(), "selec-test-bulk")  # type: ignore[arg-type]
+
+    with pytest.raises(error) as caught:
+        index._bulk("selec-test-bulk-refs-v1-rs-1", b"", "RS")
+    assert kind in str(caught.value)
+    _assert_safe(caught.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,28 @@ def test_reference_document_keeps_keys_in_parallel_arrays() -> None:
         "strengths": [4, 1],
         "as_of": "2025-03-01T06:00:00+00:00",
     }
+
+
+def test_bulk_lines_are_an_action_and_its_document() -> None:
+    reference = ref("RS", "jovan", key("a", 4, "person.exact.dob"))
+
+    action, document, end = queries.bulk_lines(reference, AS_OF.isoformat()).split("\n")
+
+    assert json.loads(action) == {"index": {"_id": "RS-JOVAN"}}
+    assert json.loads(document) == queries.reference_document(reference, AS_OF.isoformat())
+    assert end == ""
+
+
+def test_bulk_answers_name_only_the_error_type() -> None:
+    failed = {
+        "errors": True,
+        "items": [{"index": {"error": {"type": "strict_dynamic_mapping_exception"}}}],
+    }
+
+    assert queries.bulk_error({"errors": False}) is None
+    assert queries.bulk_error(failed) == "strict_dynamic_mapping_exception"
+    assert queries.bulk_error({"errors": True}) == "error"
+    assert queries.BULK_FILTER == "errors,items.*.error.type"
 
 
 # ---------------------------------------------------------------- reading answers
