@@ -43,7 +43,15 @@ def load_connector_settings(
     """Read and validate a node's YAML file; listen overrides the file's address."""
     reader = load_yaml(path, environ)
     reader.reject_unknown(
-        {"country", "listen", "store", "key_secret_file", "reference_secret_file", "grace_seconds"}
+        {
+            "country",
+            "listen",
+            "store",
+            "key_secret_file",
+            "reference_secret_file",
+            "grace_seconds",
+            "publish",
+        }
     )
     return connector_settings_from(reader, listen)
 

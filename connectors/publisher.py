@@ -25,6 +25,7 @@ from selec.v1 import broker_pb2, broker_pb2_grpc
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +103,11 @@ async def publish_on_schedule(
 ) -> None:
     """Publish at start (if asked) and then every interval, until cancelled.
 
-    A failed publication is logged and tried again sooner (a tenth of the interval, at
-    least 5 s): the previous publication stays in the index meanwhile.
+    A failed publication is logged and tried again sooner (after 5 s, doubling up to the
+    interval): the previous publication stays in the index meanwhile.
     """
     delay = 0.0 if schedule.on_start else schedule.interval_seconds
+    failures = 0
     while True:
         await asyncio.sleep(delay)
         try:
@@ -122,7 +124,9 @@ async def publish_on_schedule(
             log.warning(
                 "publish failed country=%s broker=%s code=%s", country, schedule.broker, code
             )
-            delay = max(5.0, schedule.interval_seconds / 10)
+            failures += 1
+            delay = min(RETRY_SECONDS * 2 ** (failures - 1), schedule.interval_seconds)
             continue
         log.info("published country=%s references=%d", country, reply.reference_count)
+        failures = 0
         delay = schedule.interval_seconds

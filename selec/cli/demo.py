@@ -148,7 +148,10 @@ async def _wait_serving(address: str, deadline: float) -> bool:
 
 
 def _start_nodes(
-    nodes: Mapping[str, tuple[Path, str]], environ: Mapping[str, str], log_dir: Path
+    nodes: Mapping[str, tuple[Path, str]],
+    environ: Mapping[str, str],
+    log_dir: Path,
+    broker: str,
 ) -> dict[str, subprocess.Popen[bytes]]:
     log_dir.mkdir(parents=True, exist_ok=True)
     children = {}
@@ -202,8 +205,9 @@ async def _serve(
     started: float,
 ) -> int:
     async with termination_signals() as stopping:
-        children = _start_nodes(nodes, environ, data_dir / "logs")
-        broker = None
+        # The broker first, so the nodes' first publication finds it.
+        broker = await start_broker(broker_settings)
+        children = _start_nodes(nodes, environ, data_dir / "logs", broker.address)
         try:
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
             ready = await asyncio.gather(
@@ -212,7 +216,6 @@ async def _serve(
             for (country, (_, listen)), ok in zip(nodes.items(), ready, strict=True):
                 state = f"pid {children[country].pid}" if ok else "NOT READY (see logs)"
                 print(f"  node {country} on {listen}  {state}", flush=True)
-            broker = await start_broker(broker_settings)
             print(f"  broker    on {broker.address}", flush=True)
             print(f"logs in {data_dir / 'logs'}", flush=True)
             print("try, in another terminal:", flush=True)
@@ -225,9 +228,8 @@ async def _serve(
             await stopping.wait()
             print("stopping ...", flush=True)
         finally:
-            if broker is not None:
-                await broker.stop()
             _stop_nodes(children, grace=5)
+            await broker.stop()
     return 0
 
 

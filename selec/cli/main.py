@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     services.add_import_arguments(
         commands.add_parser("import", help="import records into a node's database")
     )
+    services.add_publish_arguments(
+        commands.add_parser("publish", help="publish a node's anonymized references now")
+    )
     services.add_service_arguments(
         commands.add_parser("broker", help="run the broker from a YAML config"),
         default_config=demo.DEMO_CONFIG_DIR / "broker.yaml",
@@ -42,6 +45,7 @@ COMMANDS = {
     "demo": demo.run,
     "search": search.run,
     "import": services.run_import,
+    "publish": services.run_publish,
     "broker": services.run_broker,
     "connector": services.run_connector,
 }

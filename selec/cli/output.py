@@ -32,12 +32,25 @@ def hit_json(hit: common_pb2.Hit) -> dict[str, object]:
 
 def result_json(result: broker_pb2.CountryResult) -> dict[str, object]:
     """A country result as a plain JSON object."""
-    return {
+    shown: dict[str, object] = {
         "country": result.country,
         "status": status_name(result.status),
         "latency_seconds": round(result.latency_seconds, 4),
         "hit_count": result.hit_count,
         "detail": result.detail,
+    }
+    if result.HasField("indexed_as_of"):
+        shown["indexed_as_of"] = result.indexed_as_of.ToDatetime().isoformat() + "Z"
+    return shown
+
+
+def subject_json(subject: broker_pb2.CorrelatedSubject) -> dict[str, object]:
+    """A correlated subject as a plain JSON object."""
+    return {
+        "subject_id": subject.subject_id,
+        "strength": enum_name(common_pb2.MatchStrength, subject.strength, "MATCH_STRENGTH_"),
+        "shared_key_types": list(subject.shared_key_types),
+        "members": [{"country": m.country, "reference": m.reference} for m in subject.members],
     }
 
 
@@ -61,6 +74,7 @@ class JsonPrinter:
                 "search_id": summary.search_id,
                 "elapsed_seconds": round(summary.elapsed_seconds, 4),
                 "results": [result_json(r) for r in summary.results],
+                "subjects": [subject_json(s) for s in summary.subjects],
             }
         )
 
@@ -107,8 +121,14 @@ class TablePrinter:
             by_status.setdefault(status_name(result.status), []).append(result.country)
         counts = ", ".join(f"{name} {len(codes)}" for name, codes in sorted(by_status.items()))
         hits = sum(r.hit_count for r in summary.results)
+        for subject in summary.subjects:
+            known_in = ", ".join(dict.fromkeys(m.country for m in subject.members))
+            strength = enum_name(common_pb2.MatchStrength, subject.strength, "MATCH_STRENGTH_")
+            self.out.write(f"same subject ({strength}) known in {known_in}\n")
+        asked = len(summary.results)
         self.out.write(
-            f"search {summary.search_id}: {hits} hit(s); {len(summary.results)} countries "
-            f"asked ({counts}) in {summary.elapsed_seconds * 1000:.0f} ms\n"
+            f"search {summary.search_id}: {hits} hit(s); {asked} "
+            f"{'country' if asked == 1 else 'countries'} asked ({counts}) "
+            f"in {summary.elapsed_seconds * 1000:.0f} ms\n"
         )
         self.out.flush()

@@ -7,13 +7,16 @@ import asyncio
 import sys
 from pathlib import Path
 
+import grpc
+
 from broker.config import load_broker_settings
 from broker.server import start_broker
 from connectors.config import load_connector_settings
 from connectors.importer import ImportRejected, import_file
 from connectors.node import make_keyer, open_store, start_node
+from connectors.publisher import publish
 from connectors.store import StoreError
-from selec.cli.paths import DEMO_CONFIG_DIR, config_environ, node_config
+from selec.cli.paths import DEFAULT_BROKER, DEMO_CONFIG_DIR, config_environ, node_config
 from selec.serving import termination_signals
 
 
@@ -29,6 +32,9 @@ def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path 
     parser.add_argument("--listen", help="HOST:PORT, overrides the file's listen")
     parser.add_argument("--data-dir", type=Path, help="sets ${SELEC_DATA_DIR} for the config")
     parser.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--publish-to", metavar="HOST:PORT", help="broker to publish to (overrides publish.broker)"
+    )
 
 
 def run_broker(options: argparse.Namespace) -> int:
@@ -53,6 +59,8 @@ def run_connector(options: argparse.Namespace) -> int:
     settings = load_connector_settings(
         options.config, options.listen, config_environ(options.data_dir)
     )
+    if options.publish_to:
+        settings = settings.with_publish_broker(options.publish_to)
 
     async def serve() -> None:
         async with termination_signals(options.exit_with_parent) as stopping:
@@ -99,4 +107,31 @@ def run_import(options: argparse.Namespace) -> int:
         print(f"selec import: {exc}", file=sys.stderr)
         return 1
     print(f"imported {count} record(s) into {settings.country} ({settings.database})")
+    return 0
+
+
+def add_publish_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `selec publish`."""
+    parser.add_argument("--country", required=True, help="the node that publishes, e.g. RS")
+    parser.add_argument("--config", type=Path, help="node YAML (default: the demo's)")
+    parser.add_argument("--data-dir", type=Path, help="sets ${SELEC_DATA_DIR} for the config")
+    parser.add_argument("--broker", help="HOST:PORT (default: the config's publish.broker)")
+
+
+def run_publish(options: argparse.Namespace) -> int:
+    """Publish a node's anonymized references to the broker's index, once, now."""
+    config = options.config or node_config(DEMO_CONFIG_DIR, options.country)
+    settings = load_connector_settings(config, environ=config_environ(options.data_dir))
+    broker = options.broker or (settings.publish.broker if settings.publish else DEFAULT_BROKER)
+    keyer = make_keyer(settings)
+    try:
+        reply = publish(open_store(settings), settings.country, keyer.scheme.version, broker)
+    except grpc.RpcError as exc:
+        print(f"selec publish: {exc.code().name}: {exc.details()}", file=sys.stderr)  # type: ignore[attr-defined]
+        return 1
+    except StoreError as exc:
+        print(f"selec publish: {exc}", file=sys.stderr)
+        return 1
+    as_of = reply.as_of.ToDatetime().isoformat(timespec="seconds")
+    print(f"published {reply.reference_count} reference(s) of {reply.country} as of {as_of}Z")
     return 0

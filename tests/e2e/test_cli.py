@@ -294,3 +294,34 @@ def test_demo_stops_cleanly_and_restarts_from_its_data(tmp_path: Path) -> None:
         assert summary["results"][0]["status"] == "HIT"
     finally:
         assert second.stop() == 0
+
+
+def test_publish_then_a_stopped_node_is_answered_from_the_index(tmp_path: Path) -> None:
+    demo = Demo(tmp_path, persons=50)
+    try:
+        demo.wait_ready()
+        result = run(
+            "publish", "--country", "RS", "--data-dir", str(tmp_path), "--broker", demo.broker
+        )
+        assert result.stdout.startswith("published ")
+        assert " reference(s) of RS as of " in result.stdout
+        rs_pid = next(
+            int(line.split("pid ")[1]) for line in demo.output if line.startswith("  node RS")
+        )
+        os.kill(rs_pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _running(rs_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _, summary = search_json(
+            demo, "--given", "Jovan", "--family", "Petrovic", "--dob", "1985-03-14"
+        )
+        statuses = {r["country"]: r["status"] for r in summary["results"]}
+        assert statuses["RS"] == "INDEXED_HIT"
+        assert len(statuses) == 11
+        rs = next(r for r in summary["results"] if r["country"] == "RS")
+        assert "answered from the index as of" in rs["detail"]
+        assert {"RS", "BG", "RO"} <= {
+            m["country"] for s in summary["subjects"] for m in s["members"]
+        }
+    finally:
+        assert demo.stop() == 0

@@ -94,6 +94,27 @@ def test_environment_secret_overrides_file(environ: dict[str, str], tmp_path: Pa
             "environment variable NOT_SET_ANYWHERE is not set",
         ),
         (BROKER.replace("federation.key", "missing.key"), "key_secret_file", "cannot read"),
+        (
+            BROKER + "index: {backend: elastic}\n",
+            "index.backend",
+            "expected one of none, sqlite, opensearch, got 'elastic'",
+        ),
+        (
+            BROKER + "index: {backend: opensearch, url: localhost:9200}\n",
+            "index.url",
+            "expected an http(s):// URL",
+        ),
+        (BROKER + "index: {backend: sqlite}\n", "index.path", "required but missing"),
+        (
+            BROKER + "index: {backend: sqlite, path: x.db, prefix: Bad_Prefix}\n",
+            "index.prefix",
+            "expected lowercase letters",
+        ),
+        (
+            BROKER.replace("deadline_seconds: 2}", "deadline_seconds: 2, index_only: maybe}"),
+            "countries.RS.index_only",
+            "expected true or false, got 'maybe'",
+        ),
     ],
 )
 def test_broker_config_errors_name_file_and_key(
@@ -131,6 +152,13 @@ def test_missing_file(tmp_path: Path) -> None:
         (("country: RS", "country: FR"), "country", "expected a member state"),
         (("backend: sqlite", "backend: oracle"), "store.backend", "expected one of sqlite"),
         (("path: ", "pth: "), "store.pth", "unknown key"),
+        (("broker: 127.0.0.1:50051", "broker: nowhere"), "publish.broker", "expected HOST:PORT"),
+        (
+            ("interval_seconds: 3600", "interval_seconds: 0"),
+            "publish.interval_seconds",
+            "expected a positive number, got 0",
+        ),
+        (("  broker: 127.0.0.1:50051\n", ""), "publish.broker", "required when publishing"),
     ],
 )
 def test_connector_config_errors(
