@@ -69,6 +69,7 @@ class BrokerSettings:
     answer_margin_seconds: float
     grace_seconds: float
     index: IndexSettings = IndexSettings("none")
+    workers: int = 1
 
     def __repr__(self) -> str:
         return f"BrokerSettings(listen={self.listen!r}, countries={len(self.countries)})"
@@ -96,6 +97,7 @@ def load_broker_settings(
             "answer_margin_seconds",
             "grace_seconds",
             "index",
+            "workers",
         }
     )
     return BrokerSettings(
@@ -108,7 +110,16 @@ def load_broker_settings(
         answer_margin_seconds=reader.number("answer_margin_seconds", 0.05, minimum=0),
         grace_seconds=reader.number("grace_seconds", 5.0, minimum=0),
         index=_index(reader.section("index", required=False)),
+        workers=_workers(reader, listen),
     )
+
+
+def _workers(reader: ConfigReader, listen: str | None) -> int:
+    workers = reader.integer("workers", 1, minimum=1)
+    address = listen or reader.address("listen")
+    if workers > 1 and address.endswith(":0"):
+        raise reader.error("workers", "several workers need a fixed listen port, not 0")
+    return workers
 
 
 def _countries(section: ConfigReader) -> tuple[CountrySettings, ...]:

@@ -84,6 +84,7 @@ async def start_broker(settings: BrokerSettings) -> RunningBroker:
             settings.listen,
             lambda s: broker_pb2_grpc.add_BrokerServiceServicer_to_server(servicer, s),
             [SERVICE_NAME],
+            reuse_port=settings.workers > 1,
         )
     except BaseException:
         for client in clients.values():

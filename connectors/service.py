@@ -87,7 +87,10 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
                 )
             digests.append(key.digest)
         try:
-            matches = await asyncio.to_thread(self.store.match, digests)
+            if getattr(self.store, "answers_inline", False):
+                matches = self.store.match(digests)
+            else:
+                matches = await asyncio.to_thread(self.store.match, digests)
         except StoreError as exc:
             log.error("match failed search_id=%s: %s", request.search_id[:64], exc)
             await context.abort(grpc.StatusCode.UNAVAILABLE, "node database unavailable")

@@ -56,14 +56,19 @@ async def start_server(
     register: Callable[[grpc.aio.Server], None],
     service_names: Iterable[str],
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    reuse_port: bool = False,
 ) -> RunningServer:
-    """Create, bind and start a server; register adds the project's servicers to it."""
+    """Create, bind and start a server; register adds the project's servicers to it.
+
+    reuse_port lets several worker processes serve one port (the kernel spreads the
+    connections); off by default, so a port already taken fails fast.
+    """
     server = grpc.aio.server(
         interceptors=list(interceptors),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
     register(server)

@@ -43,26 +43,46 @@ DEMO_SUBJECTS: tuple[dict, ...] = tuple(
 
 # Other nationalities a state's records plausibly hold (Moldovans with Romanian passports,
 # Hungarians from Vojvodina and Transylvania, ...).
-_OTHER_NATIONALITIES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
-    "AL": ("GR", "IT", "MK"), "BA": ("HR", "RS"), "BG": ("TR", "MK", "RO"),
-    "GR": ("AL", "CY", "BG"), "HU": ("RO", "RS", "SK"), "MD": ("RO", "UA", "RU"),
-    "ME": ("RS", "BA"), "MK": ("AL", "BG", "RS"), "RO": ("MD", "HU"),
-    "RS": ("BA", "ME", "HU"), "TR": ("BG", "DE", "AZ"),
-})
-_NEIGHBOURS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
-    "AL": ("GR", "MK", "ME"), "BA": ("RS", "ME"), "BG": ("RO", "GR", "TR", "MK", "RS"),
-    "GR": ("AL", "BG", "MK", "TR"), "HU": ("RO", "RS"), "MD": ("RO",),
-    "ME": ("RS", "BA", "AL"), "MK": ("AL", "BG", "GR", "RS"), "RO": ("MD", "HU", "BG", "RS"),
-    "RS": ("BA", "ME", "MK", "HU", "RO", "BG"), "TR": ("BG", "GR"),
-})
+_OTHER_NATIONALITIES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "AL": ("GR", "IT", "MK"),
+        "BA": ("HR", "RS"),
+        "BG": ("TR", "MK", "RO"),
+        "GR": ("AL", "CY", "BG"),
+        "HU": ("RO", "RS", "SK"),
+        "MD": ("RO", "UA", "RU"),
+        "ME": ("RS", "BA"),
+        "MK": ("AL", "BG", "RS"),
+        "RO": ("MD", "HU"),
+        "RS": ("BA", "ME", "HU"),
+        "TR": ("BG", "DE", "AZ"),
+    }
+)
+_NEIGHBOURS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "AL": ("GR", "MK", "ME"),
+        "BA": ("RS", "ME"),
+        "BG": ("RO", "GR", "TR", "MK", "RS"),
+        "GR": ("AL", "BG", "MK", "TR"),
+        "HU": ("RO", "RS"),
+        "MD": ("RO",),
+        "ME": ("RS", "BA", "AL"),
+        "MK": ("AL", "BG", "GR", "RS"),
+        "RO": ("MD", "HU", "BG", "RS"),
+        "RS": ("BA", "ME", "MK", "HU", "RO", "BG"),
+        "TR": ("BG", "GR"),
+    }
+)
 _DOB_FIRST = date(1940, 1, 1).toordinal()
 _DOB_LAST = date(2008, 12, 31).toordinal()
 _DOB_MODE = date(1986, 1, 1).toordinal()
 
 # Values with cumulative weights (see `weighted`): most persons are wanted or suspects.
 _PERSON_CATEGORIES = (("wanted", "suspect", "missing"), (0.42, 0.85, 1.0))
-_DOC_TYPES = (("passport", "id_card", "driving_licence", "residence_permit"),
-              (0.35, 0.75, 0.90, 1.0))
+_DOC_TYPES = (
+    ("passport", "id_card", "driving_licence", "residence_permit"),
+    (0.35, 0.75, 0.90, 1.0),
+)
 _DOC_CATEGORIES = (("stolen", "lost", "invalidated", "forged"), (0.45, 0.80, 0.92, 1.0))
 _PHONE_CATEGORIES = (("suspect", "monitored", "stolen"), (0.50, 0.80, 1.0))
 

@@ -25,44 +25,252 @@ _BA_PLATE = "AEJKMOT"  # the same in Latin and Cyrillic
 
 _VIN_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 _VIN_YEAR = "ABCDEFGHJKLMNPRSTVWXY123456789"
-_VIN_VALUES = MappingProxyType({
-    **{d: int(d) for d in _DIGITS},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-})
+_VIN_VALUES = MappingProxyType(
+    {
+        **{d: int(d) for d in _DIGITS},
+        **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+        **dict(zip("JKLMN", range(1, 6), strict=True)),
+        "P": 7,
+        "R": 9,
+        **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+    }
+)
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _WMI = (
-    "WVW", "WV2", "WBA", "WDB", "WDD", "WAU", "VF1", "VF3", "VF7", "ZFA", "UU1", "TMB", "VSS",
-    "WF0", "W0L", "JTD", "KMH", "KNA", "SAL", "YV1", "NMT", "NM0", "SJN", "VNK", "TMA", "U5Y",
-    "ZAR", "JMZ", "JHM", "WMW", "VR3",
+    "WVW",
+    "WV2",
+    "WBA",
+    "WDB",
+    "WDD",
+    "WAU",
+    "VF1",
+    "VF3",
+    "VF7",
+    "ZFA",
+    "UU1",
+    "TMB",
+    "VSS",
+    "WF0",
+    "W0L",
+    "JTD",
+    "KMH",
+    "KNA",
+    "SAL",
+    "YV1",
+    "NMT",
+    "NM0",
+    "SJN",
+    "VNK",
+    "TMA",
+    "U5Y",
+    "ZAR",
+    "JMZ",
+    "JHM",
+    "WMW",
+    "VR3",
 )
 
 _RS_AREAS = (
-    "BG", "BG", "BG", "NS", "NS", "NI", "KG", "SU", "ZR", "SM", "SD", "PA", "VA", "UE", "LE",
-    "VR", "JA", "KŠ", "ZA", "SO", "KI", "VŠ", "LO", "NP", "PI", "PK", "BO", "ČA", "ŠA", "ĆU",
-    "KV", "PO", "AR", "GM", "RU", "IN", "BP", "VB", "BČ", "SA",
+    "BG",
+    "BG",
+    "BG",
+    "NS",
+    "NS",
+    "NI",
+    "KG",
+    "SU",
+    "ZR",
+    "SM",
+    "SD",
+    "PA",
+    "VA",
+    "UE",
+    "LE",
+    "VR",
+    "JA",
+    "KŠ",
+    "ZA",
+    "SO",
+    "KI",
+    "VŠ",
+    "LO",
+    "NP",
+    "PI",
+    "PK",
+    "BO",
+    "ČA",
+    "ŠA",
+    "ĆU",
+    "KV",
+    "PO",
+    "AR",
+    "GM",
+    "RU",
+    "IN",
+    "BP",
+    "VB",
+    "BČ",
+    "SA",
 )
 _BG_AREAS = (
-    "С", "СА", "СВ", "СА", "СВ", "А", "В", "ВТ", "ВН", "ВР", "ЕВ", "ТХ", "К", "КН", "ОВ", "М",
-    "РА", "РК", "ЕН", "РВ", "РР", "Р", "СС", "СН", "СМ", "СО", "СТ", "Т", "Х", "Н", "У", "Е",
+    "С",
+    "СА",
+    "СВ",
+    "СА",
+    "СВ",
+    "А",
+    "В",
+    "ВТ",
+    "ВН",
+    "ВР",
+    "ЕВ",
+    "ТХ",
+    "К",
+    "КН",
+    "ОВ",
+    "М",
+    "РА",
+    "РК",
+    "ЕН",
+    "РВ",
+    "РР",
+    "Р",
+    "СС",
+    "СН",
+    "СМ",
+    "СО",
+    "СТ",
+    "Т",
+    "Х",
+    "Н",
+    "У",
+    "Е",
 )
 _RO_COUNTIES = (
-    "AB", "AR", "AG", "BC", "BH", "BN", "BT", "BV", "BR", "BZ", "CS", "CL", "CJ", "CT", "CV",
-    "DB", "DJ", "GL", "GR", "GJ", "HR", "HD", "IL", "IS", "IF", "MM", "MH", "MS", "NT", "OT",
-    "PH", "SM", "SJ", "SB", "SV", "TR", "TM", "TL", "VS", "VL", "VN",
+    "AB",
+    "AR",
+    "AG",
+    "BC",
+    "BH",
+    "BN",
+    "BT",
+    "BV",
+    "BR",
+    "BZ",
+    "CS",
+    "CL",
+    "CJ",
+    "CT",
+    "CV",
+    "DB",
+    "DJ",
+    "GL",
+    "GR",
+    "GJ",
+    "HR",
+    "HD",
+    "IL",
+    "IS",
+    "IF",
+    "MM",
+    "MH",
+    "MS",
+    "NT",
+    "OT",
+    "PH",
+    "SM",
+    "SJ",
+    "SB",
+    "SV",
+    "TR",
+    "TM",
+    "TL",
+    "VS",
+    "VL",
+    "VN",
 )
 _RO_ID_SERIES = (
-    "RX", "RD", "RT", "RR", "RK", "XB", "XT", "XR", "KX", "KZ", "MX", "MZ", "IZ", "TZ", "SB",
-    "BV", "CT", "DX", "DP", "GL", "PH", "AR", "HD", "MM", "NT", "SV", "VN", "ZC",
+    "RX",
+    "RD",
+    "RT",
+    "RR",
+    "RK",
+    "XB",
+    "XT",
+    "XR",
+    "KX",
+    "KZ",
+    "MX",
+    "MZ",
+    "IZ",
+    "TZ",
+    "SB",
+    "BV",
+    "CT",
+    "DX",
+    "DP",
+    "GL",
+    "PH",
+    "AR",
+    "HD",
+    "MM",
+    "NT",
+    "SV",
+    "VN",
+    "ZC",
 )
 _MK_AREAS = (
-    "SK", "SK", "SK", "BT", "KU", "OH", "PP", "ST", "TE", "VE", "GV", "KI", "KO", "KP", "KR",
-    "KS", "GE", "DE", "SR", "RA", "NE", "VI", "KA", "DB", "BE", "RE",
+    "SK",
+    "SK",
+    "SK",
+    "BT",
+    "KU",
+    "OH",
+    "PP",
+    "ST",
+    "TE",
+    "VE",
+    "GV",
+    "KI",
+    "KO",
+    "KP",
+    "KR",
+    "KS",
+    "GE",
+    "DE",
+    "SR",
+    "RA",
+    "NE",
+    "VI",
+    "KA",
+    "DB",
+    "BE",
+    "RE",
 )
 _ME_AREAS = (
-    "PG", "PG", "PG", "NK", "BR", "BD", "BA", "BP", "CT", "DG", "HN", "KO", "KT", "PV", "PL",
-    "PŽ", "RO", "TV", "UL", "ŽB", "AN", "GS", "ŠN",
+    "PG",
+    "PG",
+    "PG",
+    "NK",
+    "BR",
+    "BD",
+    "BA",
+    "BP",
+    "CT",
+    "DG",
+    "HN",
+    "KO",
+    "KT",
+    "PV",
+    "PL",
+    "PŽ",
+    "RO",
+    "TV",
+    "UL",
+    "ŽB",
+    "AN",
+    "GS",
+    "ŠN",
 )
 
 
@@ -155,37 +363,80 @@ def _plate_md(rng: random.Random) -> str:
     return _fill(rng, "@@@ ###")
 
 
-PLATES: MappingProxyType[str, Callable[[random.Random], str]] = MappingProxyType({
-    "AL": _plate_al, "BA": _plate_ba, "BG": _plate_bg, "GR": _plate_gr, "HU": _plate_hu,
-    "MD": _plate_md, "ME": _plate_me, "MK": _plate_mk, "RO": _plate_ro, "RS": _plate_rs,
-    "TR": _plate_tr,
-})
+PLATES: MappingProxyType[str, Callable[[random.Random], str]] = MappingProxyType(
+    {
+        "AL": _plate_al,
+        "BA": _plate_ba,
+        "BG": _plate_bg,
+        "GR": _plate_gr,
+        "HU": _plate_hu,
+        "MD": _plate_md,
+        "ME": _plate_me,
+        "MK": _plate_mk,
+        "RO": _plate_ro,
+        "RS": _plate_rs,
+        "TR": _plate_tr,
+    }
+)
 
 # Per state: passport, id_card, driving_licence, residence_permit number shapes.
 # '#' digit, '@' Latin letter, '%' Greek capital; "{ro}" a Romanian ID-card series.
-_DOCUMENTS: MappingProxyType[str, MappingProxyType[str, tuple[str, ...]]] = MappingProxyType({
-    country: MappingProxyType(dict(zip(
-        ("passport", "id_card", "driving_licence", "residence_permit"), shapes, strict=True)))
-    for country, shapes in {
-        "AL": (("B@#######", "@@#######"), ("I########@", "#########"), ("@######",),
-               ("RP#######",)),
-        "BA": (("@#######",), ("##@@@####",), ("@@######",), ("#@@######",)),
-        "BG": (("3########", "38#######", "39#######"), ("64#######", "6########"),
-               ("28#######",), ("9########",)),
-        "GR": (("@@#######",), ("%% ######", "%%######", "%-######"), ("#########",),
-               ("@@#######",)),
-        "HU": (("@@#######",), ("######@@",), ("@@######",), ("@@#######",)),
-        "MD": (("@@#######",), ("@########",), ("@@######",), ("@@#######",)),
-        "ME": (("@@#######",), ("#########",), ("@@######",), ("###@@####",)),
-        "MK": (("M#######", "A#######"), ("@######",), ("@@######",), ("@#######",)),
-        "RO": (("05#######", "04#######"), ("{ro} ######", "{ro}######"), ("#########@@",),
-               ("@@#######",)),
-        "RS": (("0########", "01#######"), ("00#######", "#########"), ("#######",),
-               ("@########",)),
-        "TR": (("U########", "S########", "Z########"), ("@##@#####",), ("######",),
-               ("99#######",)),
-    }.items()
-})
+_DOCUMENTS: MappingProxyType[str, MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        country: MappingProxyType(
+            dict(
+                zip(
+                    ("passport", "id_card", "driving_licence", "residence_permit"),
+                    shapes,
+                    strict=True,
+                )
+            )
+        )
+        for country, shapes in {
+            "AL": (
+                ("B@#######", "@@#######"),
+                ("I########@", "#########"),
+                ("@######",),
+                ("RP#######",),
+            ),
+            "BA": (("@#######",), ("##@@@####",), ("@@######",), ("#@@######",)),
+            "BG": (
+                ("3########", "38#######", "39#######"),
+                ("64#######", "6########"),
+                ("28#######",),
+                ("9########",),
+            ),
+            "GR": (
+                ("@@#######",),
+                ("%% ######", "%%######", "%-######"),
+                ("#########",),
+                ("@@#######",),
+            ),
+            "HU": (("@@#######",), ("######@@",), ("@@######",), ("@@#######",)),
+            "MD": (("@@#######",), ("@########",), ("@@######",), ("@@#######",)),
+            "ME": (("@@#######",), ("#########",), ("@@######",), ("###@@####",)),
+            "MK": (("M#######", "A#######"), ("@######",), ("@@######",), ("@#######",)),
+            "RO": (
+                ("05#######", "04#######"),
+                ("{ro} ######", "{ro}######"),
+                ("#########@@",),
+                ("@@#######",),
+            ),
+            "RS": (
+                ("0########", "01#######"),
+                ("00#######", "#########"),
+                ("#######",),
+                ("@########",),
+            ),
+            "TR": (
+                ("U########", "S########", "Z########"),
+                ("@##@#####",),
+                ("######",),
+                ("99#######",),
+            ),
+        }.items()
+    }
+)
 
 
 def document_number(rng: random.Random, country: str, doc_type: str) -> str:
@@ -201,28 +452,55 @@ def document_number(rng: random.Random, country: str, doc_type: str) -> str:
 
 # Per state: country code, trunk prefix, mobile ranges (leading digits of the national
 # significant number), length of that number, and its national / international groupings.
-_PHONES = MappingProxyType({
-    "AL": ("355", "0", ("672", "682", "684", "686", "688", "692", "693", "694", "695", "696",
-                        "697", "698", "699"), 9, (2, 3, 4), (2, 3, 4)),
-    "BA": ("387", "0", ("61", "62", "63", "65", "66"), 8, (2, 3, 3), (2, 3, 3)),
-    "BG": ("359", "0", ("87", "88", "89", "98"), 9, (3, 3, 3), (2, 3, 4)),
-    "GR": ("30", "", ("690", "693", "694", "695", "697", "698", "699"), 10, (3, 3, 4),
-           (3, 3, 4)),
-    "HU": ("36", "06", ("20", "30", "31", "50", "70"), 9, (2, 3, 4), (2, 3, 4)),
-    "MD": ("373", "0", ("60", "67", "68", "69", "76", "78", "79"), 8, (2, 3, 3), (2, 3, 3)),
-    "ME": ("382", "0", ("67", "68", "69"), 8, (2, 3, 3), (2, 3, 3)),
-    "MK": ("389", "0", ("70", "71", "72", "75", "76", "77", "78"), 8, (2, 3, 3), (2, 3, 3)),
-    "RO": ("40", "0", ("72", "73", "74", "75", "76", "77", "78"), 9, (3, 3, 3), (3, 3, 3)),
-    "RS": ("381", "0", ("60", "61", "62", "63", "64", "65", "66", "69"), 9, (2, 3, 4),
-           (2, 7)),
-    "TR": ("90", "0", ("50", "53", "54", "55"), 10, (3, 3, 2, 2), (3, 3, 2, 2)),
-})
+_PHONES = MappingProxyType(
+    {
+        "AL": (
+            "355",
+            "0",
+            (
+                "672",
+                "682",
+                "684",
+                "686",
+                "688",
+                "692",
+                "693",
+                "694",
+                "695",
+                "696",
+                "697",
+                "698",
+                "699",
+            ),
+            9,
+            (2, 3, 4),
+            (2, 3, 4),
+        ),
+        "BA": ("387", "0", ("61", "62", "63", "65", "66"), 8, (2, 3, 3), (2, 3, 3)),
+        "BG": ("359", "0", ("87", "88", "89", "98"), 9, (3, 3, 3), (2, 3, 4)),
+        "GR": (
+            "30",
+            "",
+            ("690", "693", "694", "695", "697", "698", "699"),
+            10,
+            (3, 3, 4),
+            (3, 3, 4),
+        ),
+        "HU": ("36", "06", ("20", "30", "31", "50", "70"), 9, (2, 3, 4), (2, 3, 4)),
+        "MD": ("373", "0", ("60", "67", "68", "69", "76", "78", "79"), 8, (2, 3, 3), (2, 3, 3)),
+        "ME": ("382", "0", ("67", "68", "69"), 8, (2, 3, 3), (2, 3, 3)),
+        "MK": ("389", "0", ("70", "71", "72", "75", "76", "77", "78"), 8, (2, 3, 3), (2, 3, 3)),
+        "RO": ("40", "0", ("72", "73", "74", "75", "76", "77", "78"), 9, (3, 3, 3), (3, 3, 3)),
+        "RS": ("381", "0", ("60", "61", "62", "63", "64", "65", "66", "69"), 9, (2, 3, 4), (2, 7)),
+        "TR": ("90", "0", ("50", "53", "54", "55"), 10, (3, 3, 2, 2), (3, 3, 2, 2)),
+    }
+)
 
 
 def _group(digits: str, sizes: tuple[int, ...]) -> str:
     parts, start = [], 0
     for size in sizes:
-        parts.append(digits[start:start + size])
+        parts.append(digits[start : start + size])
         start += size
     if start < len(digits):
         parts[-1] += digits[start:]

@@ -18,32 +18,142 @@ from connectors.synthetic._draw import one
 
 NameBuilder = Callable[[random.Random, str], tuple[str, str]]
 
-_SR_CYR_TO_LAT = str.maketrans({
-    "А": "A", "Б": "B", "В": "V", "Г": "G", "Д": "D", "Ђ": "Đ", "Е": "E", "Ж": "Ž", "З": "Z",
-    "И": "I", "Ј": "J", "К": "K", "Л": "L", "Љ": "Lj", "М": "M", "Н": "N", "Њ": "Nj", "О": "O",
-    "П": "P", "Р": "R", "С": "S", "Т": "T", "Ћ": "Ć", "У": "U", "Ф": "F", "Х": "H", "Ц": "C",
-    "Ч": "Č", "Џ": "Dž", "Ш": "Š",
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "đ", "е": "e", "ж": "ž", "з": "z",
-    "и": "i", "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n", "њ": "nj", "о": "o",
-    "п": "p", "р": "r", "с": "s", "т": "t", "ћ": "ć", "у": "u", "ф": "f", "х": "h", "ц": "c",
-    "ч": "č", "џ": "dž", "ш": "š",
-})
-_SR_LAT_DIGRAPHS = (
-    ("DŽ", "Џ"), ("Dž", "Џ"), ("dž", "џ"), ("LJ", "Љ"), ("Lj", "Љ"), ("lj", "љ"),
-    ("NJ", "Њ"), ("Nj", "Њ"), ("nj", "њ"),
+_SR_CYR_TO_LAT = str.maketrans(
+    {
+        "А": "A",
+        "Б": "B",
+        "В": "V",
+        "Г": "G",
+        "Д": "D",
+        "Ђ": "Đ",
+        "Е": "E",
+        "Ж": "Ž",
+        "З": "Z",
+        "И": "I",
+        "Ј": "J",
+        "К": "K",
+        "Л": "L",
+        "Љ": "Lj",
+        "М": "M",
+        "Н": "N",
+        "Њ": "Nj",
+        "О": "O",
+        "П": "P",
+        "Р": "R",
+        "С": "S",
+        "Т": "T",
+        "Ћ": "Ć",
+        "У": "U",
+        "Ф": "F",
+        "Х": "H",
+        "Ц": "C",
+        "Ч": "Č",
+        "Џ": "Dž",
+        "Ш": "Š",
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "ђ": "đ",
+        "е": "e",
+        "ж": "ž",
+        "з": "z",
+        "и": "i",
+        "ј": "j",
+        "к": "k",
+        "л": "l",
+        "љ": "lj",
+        "м": "m",
+        "н": "n",
+        "њ": "nj",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "ћ": "ć",
+        "у": "u",
+        "ф": "f",
+        "х": "h",
+        "ц": "c",
+        "ч": "č",
+        "џ": "dž",
+        "ш": "š",
+    }
 )
-_SR_LAT_TO_CYR = str.maketrans({
-    lat: cyr for cyr, lat in (
-        ("А", "A"), ("Б", "B"), ("В", "V"), ("Г", "G"), ("Д", "D"), ("Ђ", "Đ"), ("Е", "E"),
-        ("Ж", "Ž"), ("З", "Z"), ("И", "I"), ("Ј", "J"), ("К", "K"), ("Л", "L"), ("М", "M"),
-        ("Н", "N"), ("О", "O"), ("П", "P"), ("Р", "R"), ("С", "S"), ("Т", "T"), ("Ћ", "Ć"),
-        ("У", "U"), ("Ф", "F"), ("Х", "H"), ("Ц", "C"), ("Ч", "Č"), ("Ш", "Š"),
-        ("а", "a"), ("б", "b"), ("в", "v"), ("г", "g"), ("д", "d"), ("ђ", "đ"), ("е", "e"),
-        ("ж", "ž"), ("з", "z"), ("и", "i"), ("ј", "j"), ("к", "k"), ("л", "l"), ("м", "m"),
-        ("н", "n"), ("о", "o"), ("п", "p"), ("р", "r"), ("с", "s"), ("т", "t"), ("ћ", "ć"),
-        ("у", "u"), ("ф", "f"), ("х", "h"), ("ц", "c"), ("ч", "č"), ("ш", "š"),
-    )
-})
+_SR_LAT_DIGRAPHS = (
+    ("DŽ", "Џ"),
+    ("Dž", "Џ"),
+    ("dž", "џ"),
+    ("LJ", "Љ"),
+    ("Lj", "Љ"),
+    ("lj", "љ"),
+    ("NJ", "Њ"),
+    ("Nj", "Њ"),
+    ("nj", "њ"),
+)
+_SR_LAT_TO_CYR = str.maketrans(
+    {
+        lat: cyr
+        for cyr, lat in (
+            ("А", "A"),
+            ("Б", "B"),
+            ("В", "V"),
+            ("Г", "G"),
+            ("Д", "D"),
+            ("Ђ", "Đ"),
+            ("Е", "E"),
+            ("Ж", "Ž"),
+            ("З", "Z"),
+            ("И", "I"),
+            ("Ј", "J"),
+            ("К", "K"),
+            ("Л", "L"),
+            ("М", "M"),
+            ("Н", "N"),
+            ("О", "O"),
+            ("П", "P"),
+            ("Р", "R"),
+            ("С", "S"),
+            ("Т", "T"),
+            ("Ћ", "Ć"),
+            ("У", "U"),
+            ("Ф", "F"),
+            ("Х", "H"),
+            ("Ц", "C"),
+            ("Ч", "Č"),
+            ("Ш", "Š"),
+            ("а", "a"),
+            ("б", "b"),
+            ("в", "v"),
+            ("г", "g"),
+            ("д", "d"),
+            ("ђ", "đ"),
+            ("е", "e"),
+            ("ж", "ž"),
+            ("з", "z"),
+            ("и", "i"),
+            ("ј", "j"),
+            ("к", "k"),
+            ("л", "l"),
+            ("м", "m"),
+            ("н", "n"),
+            ("о", "o"),
+            ("п", "p"),
+            ("р", "r"),
+            ("с", "s"),
+            ("т", "t"),
+            ("ћ", "ć"),
+            ("у", "u"),
+            ("ф", "f"),
+            ("х", "h"),
+            ("ц", "c"),
+            ("ч", "č"),
+            ("ш", "š"),
+        )
+    }
+)
 _RO_LEGACY_CEDILLA = str.maketrans({"ș": "ş", "ț": "ţ", "Ș": "Ş", "Ț": "Ţ"})
 _AL_INDEFINITE = MappingProxyType(dict(n.AL_FAMILY_INDEFINITE))
 
@@ -85,15 +195,28 @@ def greek_feminine(family: str) -> str:
     """
     if family.endswith("όπουλος"):
         return family[: -len("όπουλος")] + "οπούλου"
-    for masculine, feminine in (("ός", "ού"), ("ος", "ου"), ("ής", "ή"), ("ης", "η"),
-                                ("άς", "ά"), ("ας", "α")):
+    for masculine, feminine in (
+        ("ός", "ού"),
+        ("ος", "ου"),
+        ("ής", "ή"),
+        ("ης", "η"),
+        ("άς", "ά"),
+        ("ας", "α"),
+    ):
         if family.endswith(masculine):
             return family[: -len(masculine)] + feminine
     return family
 
 
-def _given(rng: random.Random, male: tuple[str, ...], female: tuple[str, ...], sex: str, *,
-           second: float, joiner: str = " ") -> str:
+def _given(
+    rng: random.Random,
+    male: tuple[str, ...],
+    female: tuple[str, ...],
+    sex: str,
+    *,
+    second: float,
+    joiner: str = " ",
+) -> str:
     """A given name, sometimes two (rate `second`), joined as the state writes them."""
     pool = male if sex == "M" else female
     first = one(rng, pool)
@@ -112,8 +235,12 @@ def _rs(rng: random.Random, sex: str) -> tuple[str, str]:
     return given, family
 
 
-def _latin_with_cyrillic(male: tuple[str, ...], female: tuple[str, ...],
-                         family_names: tuple[str, ...], cyrillic_rate: float) -> NameBuilder:
+def _latin_with_cyrillic(
+    male: tuple[str, ...],
+    female: tuple[str, ...],
+    family_names: tuple[str, ...],
+    cyrillic_rate: float,
+) -> NameBuilder:
     def build(rng: random.Random, sex: str) -> tuple[str, str]:
         given = _given(rng, male, female, sex, second=0.02)
         family = one(rng, family_names)
@@ -194,16 +321,18 @@ def albanian_definite(given: str) -> str:
     return given + "i"
 
 
-NAME_BUILDERS: MappingProxyType[str, NameBuilder] = MappingProxyType({
-    "AL": _al,
-    "BA": _latin_with_cyrillic(n.BA_MALE, n.BA_FEMALE, n.BA_FAMILY, 0.10),
-    "BG": _bg,
-    "GR": _gr,
-    "HU": _hu,
-    "MD": _md,
-    "ME": _latin_with_cyrillic(n.ME_MALE, n.ME_FEMALE, n.ME_FAMILY, 0.10),
-    "MK": _mk,
-    "RO": _ro,
-    "RS": _rs,
-    "TR": _tr,
-})
+NAME_BUILDERS: MappingProxyType[str, NameBuilder] = MappingProxyType(
+    {
+        "AL": _al,
+        "BA": _latin_with_cyrillic(n.BA_MALE, n.BA_FEMALE, n.BA_FAMILY, 0.10),
+        "BG": _bg,
+        "GR": _gr,
+        "HU": _hu,
+        "MD": _md,
+        "ME": _latin_with_cyrillic(n.ME_MALE, n.ME_FEMALE, n.ME_FAMILY, 0.10),
+        "MK": _mk,
+        "RO": _ro,
+        "RS": _rs,
+        "TR": _tr,
+    }
+)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,10 +41,16 @@ def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path 
 
 
 def run_broker(options: argparse.Namespace) -> int:
-    """Serve the broker until SIGINT or SIGTERM; drain and exit 0."""
+    """Serve the broker until SIGINT or SIGTERM; drain and exit 0.
+
+    With `workers: N` above 1, this process supervises N worker processes that share the
+    port (SO_REUSEPORT): each is a fresh interpreter, so no gRPC state crosses a fork.
+    """
     settings = load_broker_settings(
         options.config, options.listen, config_environ(options.data_dir)
     )
+    if settings.workers > 1 and options.exit_with_parent is None:
+        return supervise_workers(settings.workers, options)
 
     async def serve() -> None:
         async with termination_signals(options.exit_with_parent) as stopping:
@@ -135,3 +144,32 @@ def run_publish(options: argparse.Namespace) -> int:
     as_of = reply.as_of.ToDatetime().isoformat(timespec="seconds")
     print(f"published {reply.reference_count} reference(s) of {reply.country} as of {as_of}Z")
     return 0
+
+
+def supervise_workers(workers: int, options: argparse.Namespace) -> int:
+    """Start the broker's worker processes; forward SIGINT/SIGTERM; exit 0 once all drained."""
+    command = [
+        sys.executable,
+        "-m",
+        "selec.cli.main",
+        "broker",
+        "--config",
+        str(options.config),
+        "--exit-with-parent",
+        str(os.getpid()),
+    ]
+    if options.listen:
+        command += ["--listen", options.listen]
+    if options.data_dir:
+        command += ["--data-dir", str(options.data_dir)]
+    children = [subprocess.Popen(command, stdin=subprocess.DEVNULL) for _ in range(workers)]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    codes = [child.wait() for child in children]
+    return 0 if all(code == 0 for code in codes) else 1

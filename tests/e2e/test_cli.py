@@ -116,7 +116,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             running.stop()
 
 
-def search_json(demo: Demo, *criteria: str) -> tuple[list[dict], dict]:
+def search_json(demo: Demo | _At, *criteria: str) -> tuple[list[dict], dict]:
     result = run("search", "--broker", demo.broker, "--json", *criteria)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[-1]["type"] == "summary"
@@ -325,3 +325,45 @@ def test_publish_then_a_stopped_node_is_answered_from_the_index(tmp_path: Path) 
         }
     finally:
         assert demo.stop() == 0
+
+
+def test_broker_with_two_workers_serves_one_port_and_drains(tmp_path: Path) -> None:
+    (tmp_path / "federation.key").write_text("ab" * 32)
+    port = free_port()
+    config = tmp_path / "broker.yaml"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f"key_secret_file: {tmp_path / 'federation.key'}\n"
+        "workers: 2\n"
+        f"countries:\n  RS: {{endpoint: 127.0.0.1:{free_port()}, deadline_seconds: 1}}\n"
+    )
+    process = subprocess.Popen(
+        [*selec_command(), "broker", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        listening = 0
+        seen = []
+        while listening < 2:
+            line = process.stdout.readline()
+            assert line, f"broker workers did not start: {seen}"
+            seen.append(line)
+            listening += f"broker listening on 127.0.0.1:{port}" in line
+        for _ in range(4):
+            _, summary = search_json(
+                _At(f"127.0.0.1:{port}"), "--given", "Jovan", "--family", "Petrovic"
+            )
+            assert summary["results"][0]["status"] == "UNAVAILABLE"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+class _At:
+    """Just enough of a Demo for search_json: where the broker listens."""
+
+    def __init__(self, broker: str) -> None:
+        self.broker = broker
