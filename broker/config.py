@@ -70,6 +70,7 @@ class BrokerSettings:
     grace_seconds: float
     index: IndexSettings = IndexSettings("none")
     workers: int = 1
+    metrics_listen: str | None = None
 
     def __repr__(self) -> str:
         return f"BrokerSettings(listen={self.listen!r}, countries={len(self.countries)})"
@@ -98,6 +99,7 @@ def load_broker_settings(
             "grace_seconds",
             "index",
             "workers",
+            "metrics_listen",
         }
     )
     return BrokerSettings(
@@ -111,6 +113,7 @@ def load_broker_settings(
         grace_seconds=reader.number("grace_seconds", 5.0, minimum=0),
         index=_index(reader.section("index", required=False)),
         workers=_workers(reader, listen),
+        metrics_listen=reader.optional_address("metrics_listen"),
     )
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from broker.index import IndexedReference, IndexMatch, Publication, ReferenceIndex
+from broker.metrics import BrokerMetrics
 
 PUBLICATIONS_TTL_SECONDS = 5.0
 FEED_POLL_SECONDS = 0.005
@@ -33,9 +34,11 @@ class IndexView:
         self,
         index: ReferenceIndex,
         lookup_timeout_seconds: float,
+        metrics: BrokerMetrics,
         publications_ttl: float = PUBLICATIONS_TTL_SECONDS,
     ) -> None:
         self.index = index
+        self._metrics = metrics
         self.lookup_timeout_seconds = lookup_timeout_seconds
         self._ttl = publications_ttl
         self._publications: dict[str, Publication] = {}
@@ -84,8 +87,18 @@ class IndexView:
         self, digests: Sequence[str], countries: Sequence[str]
     ) -> dict[str, list[IndexMatch]]:
         """Matches by country, within the lookup timeout (TimeoutError past it)."""
-        async with asyncio.timeout(self.lookup_timeout_seconds):
-            matches = await asyncio.to_thread(self.index.lookup, list(digests), list(countries))
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async with asyncio.timeout(self.lookup_timeout_seconds):
+                matches = await asyncio.to_thread(self.index.lookup, list(digests), list(countries))
+            outcome = "ok"
+        except TimeoutError:
+            outcome = "timeout"
+            raise
+        finally:
+            self._metrics.index_lookups.labels(outcome).inc()
+            self._metrics.index_lookup_seconds.observe(time.perf_counter() - started)
         by_country: dict[str, list[IndexMatch]] = {}
         for match in matches:
             by_country.setdefault(match.country, []).append(match)

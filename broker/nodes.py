@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from tenacity import (
 
 from broker.config import CountrySettings, RetryPolicy, SuspensionPolicy
 from broker.suspension import Suspension
+from selec.observability import outgoing_metadata
 from selec.v1 import broker_pb2, common_pb2, connector_pb2, connector_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ ERROR = broker_pb2.COUNTRY_STATUS_ERROR
 INDEXED_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_HIT
 INDEXED_NO_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_NO_HIT
 MAX_DETAIL = 200
+RECENT_CALLS = 200
 
 CHANNEL_OPTIONS = (
     ("grpc.keepalive_time_ms", 30_000),
@@ -87,11 +90,14 @@ class NodeClient:
         retry: RetryPolicy,
         suspension: SuspensionPolicy,
         channel: grpc.aio.Channel | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.country = settings.country
         self._retry = retry
+        self._on_retry = on_retry
         self.suspension = Suspension(suspension)
+        self.recent_latencies: deque[float] = deque(maxlen=RECENT_CALLS)
         self._channel = channel or grpc.aio.insecure_channel(
             settings.endpoint, options=CHANNEL_OPTIONS
         )
@@ -128,10 +134,12 @@ class NodeClient:
             response = await self._call(request, deadline)
         except (TimeoutError, grpc.aio.AioRpcError) as exc:
             outcome = self._failure(exc, time.monotonic() - started, budget)
+            self.recent_latencies.append(outcome.latency_seconds)
             if not (outcome.status == TIMEOUT and capped_by_caller):
                 self.suspension.record_failure(outcome.detail)
             return outcome
         latency = time.monotonic() - started
+        self.recent_latencies.append(latency)
         if response.country != self.country:
             detail = f"node answered as {response.country[:8]!r}, expected {self.country}"
             self.suspension.record_failure(detail)
@@ -152,10 +160,12 @@ class NodeClient:
         if remaining <= 0:
             raise TimeoutError
         try:
-            return await self._stub.Match(request, timeout=remaining)
+            return await self._stub.Match(request, timeout=remaining, metadata=outgoing_metadata())
         except grpc.aio.AioRpcError as exc:
             if self._retry.attempts < 2 or not _is_transient(exc):
                 raise
+        if self._on_retry is not None:
+            self._on_retry(self.country)
         return await self._retry_call(request, deadline)
 
     async def _retry_call(
@@ -168,6 +178,7 @@ class NodeClient:
                 multiplier=self._retry.backoff_seconds, jitter=self._retry.backoff_seconds, max=1.0
             ),
             retry=retry_if_exception(_is_transient),
+            before_sleep=lambda _state: self._on_retry and self._on_retry(self.country),
             reraise=True,
         )
         async for attempt in retrying:
@@ -175,7 +186,9 @@ class NodeClient:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError
-                return await self._stub.Match(request, timeout=remaining)
+                return await self._stub.Match(
+                    request, timeout=remaining, metadata=outgoing_metadata()
+                )
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
     def _failure(self, exc: BaseException, latency: float, budget: float) -> CountryOutcome:

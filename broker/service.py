@@ -20,7 +20,16 @@ from broker.criteria import InvalidCriteria, search_keys
 from broker.index import IndexedKey, IndexedReference, Publication, ReferenceIndexError
 from broker.indexing import IndexView, PublicationFeed
 from broker.merge import correlate, indexed_outcome
-from broker.nodes import TIMEOUT, UNAVAILABLE, CountryOutcome, NodeClient, fan_out
+from broker.metrics import BrokerMetrics
+from broker.nodes import (
+    INDEXED_NO_HIT,
+    NO_HIT,
+    TIMEOUT,
+    UNAVAILABLE,
+    CountryOutcome,
+    NodeClient,
+    fan_out,
+)
 from connectors.keys import KeyScheme
 from connectors.records import CATEGORIES, KINDS
 from selec.v1 import broker_pb2, broker_pb2_grpc, common_pb2, connector_pb2
@@ -29,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_PURPOSE = 200
 MAX_COUNTRIES = 64
+STATUS_DEADLINE_SECONDS = 1.0
 _KIND_NAMES = {number: name for name, number in KINDS.items()}
 _CATEGORY_NAMES = {number: name for name, number in CATEGORIES.items()}
 _IndexAnswer = asyncio.Task[dict[str, list]]
@@ -76,12 +86,15 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         scheme: KeyScheme,
         clients: Mapping[str, NodeClient],
         answer_margin_seconds: float,
+        metrics: BrokerMetrics,
+        *,
         index: IndexView | None = None,
         index_only: frozenset[str] = frozenset(),
     ) -> None:
         self._scheme = scheme
         self._clients = clients
         self._margin = answer_margin_seconds
+        self._metrics = metrics
         self._index = index
         self._index_only = index_only
 
@@ -152,6 +165,7 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             countries = self._countries(list(request.countries))
             keys = search_keys(request.criteria, self._scheme)
         except (SearchRejected, InvalidCriteria) as exc:
+            self._metrics.refused.labels("invalid_argument").inc()
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             return
         search_id = uuid.uuid4().hex
@@ -175,6 +189,7 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         try:
             async for outcome in stream:
                 outcomes[outcome.country] = outcome
+                self._record(outcome)
                 yield broker_pb2.SearchEvent(
                     answer=broker_pb2.CountryAnswer(result=outcome.result(), hits=outcome.hits)
                 )
@@ -191,6 +206,7 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         strengths = {k.key_type: int(k.strength) for k in keys.keys}
         subjects = correlate(final, strengths)
         results = [outcome.result() for outcome in final]
+        self._metrics.searches.labels(_search_outcome(final)).inc()
         log.info(
             "search search_id=%s countries=%d keys=%d outcomes=%s subjects=%d elapsed=%.3f",
             search_id,
@@ -210,6 +226,49 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
                 subjects=subjects,
             )
         )
+
+    async def GetStatus(
+        self, request: broker_pb2.GetStatusRequest, context: grpc.aio.ServicerContext
+    ) -> broker_pb2.GetStatusResponse:
+        """Each node: reachable now, suspended, recent latency, last publication."""
+        publications = await self._publications()
+        index_reachable = await self._index.ping() if self._index is not None else False
+        nodes = await asyncio.gather(
+            *(self._node_status(c, publications.get(c)) for c in self._clients)
+        )
+        return broker_pb2.GetStatusResponse(nodes=nodes, index_reachable=index_reachable)
+
+    async def _node_status(
+        self, country: str, publication: Publication | None
+    ) -> broker_pb2.NodeStatus:
+        client = self._clients[country]
+        state = client.suspension.state()
+        recent = list(client.recent_latencies)
+        status = broker_pb2.NodeStatus(
+            country=country,
+            suspended=state.suspended,
+            suspended_for_seconds=state.remaining_seconds,
+            consecutive_failures=state.consecutive_failures,
+            p50_seconds=_percentile(recent, 0.50),
+            p99_seconds=_percentile(recent, 0.99),
+            recent_calls=len(recent),
+            index_only=country in self._index_only,
+            detail=state.last_failure if state.suspended else "",
+        )
+        if publication is not None:
+            status.published_as_of.FromDatetime(publication.as_of)
+            status.published_references = publication.reference_count
+        try:
+            await client.describe(STATUS_DEADLINE_SECONDS)
+            status.reachable = True
+        except grpc.aio.AioRpcError as exc:
+            status.detail = status.detail or f"{exc.code().name}: {(exc.details() or '')[:80]}"
+        return status
+
+    def _record(self, outcome: CountryOutcome) -> None:
+        name = broker_pb2.CountryStatus.Name(outcome.status).removeprefix("COUNTRY_STATUS_")
+        self._metrics.country_calls.labels(outcome.country, name.lower()).inc()
+        self._metrics.country_call_seconds.labels(outcome.country).observe(outcome.latency_seconds)
 
     def _header_problem(
         self, first: broker_pb2.PublishRequest | None
@@ -238,6 +297,32 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> broker_pb2.PublishResponse:
         """Replace a country's publication with the streamed references, atomically."""
+        started = time.monotonic()
+        seen: dict[str, str] = {}
+        outcome = "failed"
+        try:
+            reply = await self._publish(request_iterator, context, seen)
+            outcome = "ok"
+            country = reply.country
+            self._metrics.indexed_references.labels(country).set(reply.reference_count)
+            return reply
+        except grpc.aio.AbortError:
+            outcome = "refused"
+            raise
+        finally:
+            country = seen.get("country", "")
+            if country:
+                self._metrics.publishes.labels(country, outcome).inc()
+                self._metrics.publish_seconds.labels(country).observe(time.monotonic() - started)
+            else:
+                self._metrics.refused.labels("invalid_publication").inc()
+
+    async def _publish(
+        self,
+        request_iterator: AsyncIterator[broker_pb2.PublishRequest],
+        context: grpc.aio.ServicerContext,
+        seen: dict[str, str],
+    ) -> broker_pb2.PublishResponse:
         if self._index is None:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION, "this broker has no reference index"
@@ -248,6 +333,7 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             await context.abort(*rejection)
         assert first is not None
         header = first.header
+        seen["country"] = header.country
         as_of = header.as_of.ToDatetime(tzinfo=dt.UTC)
         feed = PublicationFeed()
         assert self._index is not None
@@ -293,6 +379,21 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         )
         response.as_of.FromDatetime(publication.as_of)
         return response
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _search_outcome(outcomes: list[CountryOutcome]) -> str:
+    if any(o.hits for o in outcomes):
+        return "hit"
+    if all(o.status in (NO_HIT, INDEXED_NO_HIT) for o in outcomes):
+        return "no_hit"
+    return "incomplete"
 
 
 def _indexed(country: str, reference: broker_pb2.PublishedReference) -> IndexedReference:

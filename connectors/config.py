@@ -26,6 +26,7 @@ class ConnectorSettings:
     reference_secret: bytes
     grace_seconds: float
     publish: PublishSchedule | None = None
+    metrics_listen: str | None = None
 
     def __repr__(self) -> str:
         return f"ConnectorSettings(country={self.country!r}, listen={self.listen!r})"
@@ -51,6 +52,7 @@ def load_connector_settings(
             "reference_secret_file",
             "grace_seconds",
             "publish",
+            "metrics_listen",
         }
     )
     return connector_settings_from(reader, listen)
@@ -80,6 +82,7 @@ def connector_settings_from(reader: ConfigReader, listen: str | None = None) -> 
         ),
         grace_seconds=reader.number("grace_seconds", 5.0, minimum=0),
         publish=_publish(reader.section("publish", required=False)),
+        metrics_listen=reader.optional_address("metrics_listen"),
     )
 
 

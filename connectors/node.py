@@ -6,17 +6,22 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
+
 from connectors.config import ConnectorSettings
 from connectors.keying import RecordKeyer
 from connectors.keys import KeyScheme
+from connectors.metrics import NodeMetrics
 from connectors.publisher import publish_on_schedule
 from connectors.service import ConnectorServicer
 from connectors.store import RecordStore, SqliteRecordStore
-from selec.serving import RunningServer, bound_address, start_server
+from selec.observability import MetricsEndpoint, serve_metrics
+from selec.serving import RunningServer, bound_address, start_server, watch_health
 from selec.v1 import connector_pb2, connector_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+HEALTH_INTERVAL_SECONDS = 5.0
 SERVICE_NAME = connector_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
 
 
@@ -37,6 +42,8 @@ class RunningNode:
     settings: ConnectorSettings
     server: RunningServer
     publisher: asyncio.Task[None] | None = None
+    health_task: asyncio.Task[None] | None = None
+    metrics_endpoint: MetricsEndpoint | None = None
 
     @property
     def address(self) -> str:
@@ -45,23 +52,40 @@ class RunningNode:
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop publishing, drain and stop."""
-        if self.publisher is not None:
-            self.publisher.cancel()
-            await asyncio.gather(self.publisher, return_exceptions=True)
+        for task in (self.publisher, self.health_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.server.stop(self.settings.grace_seconds if grace is None else grace)
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.stop()
 
 
 async def start_node(settings: ConnectorSettings, store: RecordStore | None = None) -> RunningNode:
     """Open the store and start serving Match and Describe on the settings' address."""
     store = store or open_store(settings)
     keyer = make_keyer(settings)
-    servicer = ConnectorServicer(settings.country, keyer.scheme.version, store)
+    registry = CollectorRegistry()
+    servicer = ConnectorServicer(
+        settings.country, keyer.scheme.version, store, NodeMetrics(registry, store)
+    )
     server = await start_server(
         settings.listen,
         lambda s: connector_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],
+        registry=registry,
     )
     node = RunningNode(settings, server)
+    if settings.metrics_listen is not None:
+        node.metrics_endpoint = serve_metrics(settings.metrics_listen, registry)
+
+    async def database_usable() -> bool:
+        await asyncio.to_thread(store.counts)
+        return True
+
+    node.health_task = asyncio.create_task(
+        watch_health(server, database_usable, HEALTH_INTERVAL_SECONDS)
+    )
     if settings.publish is not None:
         node.publisher = asyncio.create_task(
             publish_on_schedule(store, settings.country, keyer.scheme.version, settings.publish)

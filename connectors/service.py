@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 
 import grpc
 
+from connectors.metrics import NodeMetrics
 from connectors.records import CATEGORIES, KINDS
 from connectors.store import KeyMatch, RecordStore, StoreError
 from selec.v1 import common_pb2, connector_pb2, connector_pb2_grpc
@@ -56,10 +58,13 @@ def hits_from_matches(matches: list[KeyMatch], searched_sex: str) -> list[common
 class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
     """Answers Match and Describe from a RecordStore."""
 
-    def __init__(self, country: str, scheme_version: str, store: RecordStore) -> None:
+    def __init__(
+        self, country: str, scheme_version: str, store: RecordStore, metrics: NodeMetrics
+    ) -> None:
         self.country = country
         self.scheme_version = scheme_version
         self.store = store
+        self.metrics = metrics
 
     async def Match(
         self, request: connector_pb2.MatchRequest, context: grpc.aio.ServicerContext
@@ -86,18 +91,20 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
                     f"keys[{index}].digest: expected 32 lowercase hex digits",
                 )
             digests.append(key.digest)
+        started = time.perf_counter()
         try:
             if getattr(self.store, "answers_inline", False):
                 matches = self.store.match(digests)
             else:
                 matches = await asyncio.to_thread(self.store.match, digests)
         except StoreError as exc:
+            self.metrics.matches.labels("error").inc()
             log.error("match failed search_id=%s: %s", request.search_id[:64], exc)
             await context.abort(grpc.StatusCode.UNAVAILABLE, "node database unavailable")
-        sex = _SEX_LETTER.get(request.sex, "")
-        return connector_pb2.MatchResponse(
-            country=self.country, hits=hits_from_matches(matches, sex)
-        )
+        self.metrics.match_seconds.observe(time.perf_counter() - started)
+        hits = hits_from_matches(matches, _SEX_LETTER.get(request.sex, ""))
+        self.metrics.matches.labels("hit" if hits else "no_hit").inc()
+        return connector_pb2.MatchResponse(country=self.country, hits=hits)
 
     async def Describe(
         self, request: connector_pb2.DescribeRequest, context: grpc.aio.ServicerContext

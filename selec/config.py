@@ -176,6 +176,10 @@ class ConfigReader:
         check_address(value, lambda problem: self.error(key, problem))
         return value
 
+    def optional_address(self, key: str) -> str | None:
+        """A HOST:PORT address, or None when the key is absent."""
+        return self.address(key) if self.has(key) else None
+
     def section(self, key: str, required: bool = True) -> ConfigReader:
         """A nested mapping; an absent optional section reads as empty."""
         value = self._data.get(key)

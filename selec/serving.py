@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
+
+from selec.observability import RpcObserver
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 PARENT_POLL_SECONDS = 1.0
@@ -55,16 +58,18 @@ async def start_server(
     listen: str,
     register: Callable[[grpc.aio.Server], None],
     service_names: Iterable[str],
-    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    registry: CollectorRegistry | None = None,
     reuse_port: bool = False,
 ) -> RunningServer:
     """Create, bind and start a server; register adds the project's servicers to it.
 
-    reuse_port lets several worker processes serve one port (the kernel spreads the
-    connections); off by default, so a port already taken fails fast.
+    With a registry, every RPC is observed into it (see selec.observability). reuse_port
+    lets several worker processes serve one port (the kernel spreads the connections);
+    off by default, so a port already taken fails fast.
     """
+    interceptors = [RpcObserver(registry)] if registry is not None else []
     server = grpc.aio.server(
-        interceptors=list(interceptors),
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -125,3 +130,23 @@ async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
     while os.getppid() == parent_pid:  # noqa: ASYNC110 (no event exists for a parent's death)
         await asyncio.sleep(PARENT_POLL_SECONDS)
     stop.set()
+
+
+async def watch_health(
+    server: RunningServer, check: Callable[[], Awaitable[bool]], interval: float
+) -> None:
+    """Report NOT_SERVING while check() says the service cannot do its job; until cancelled.
+
+    The broker checks its reference index, a node its database: a load balancer then
+    sends callers elsewhere instead of to a server that can only fail them.
+    """
+    serving: bool | None = None
+    while True:
+        try:
+            healthy = await check()
+        except Exception:  # a failing check is an unhealthy service, not a crash
+            healthy = False
+        if healthy != serving:
+            await server.set_serving(healthy)
+            serving = healthy
+        await asyncio.sleep(interval)

@@ -31,14 +31,19 @@ Layout, and why:
   nothing else would refresh it). Fewer segments is what makes lookups fast: a ``terms``
   query seeks every digest in every segment.
 
-The alternative measured and not taken: ONE index for all countries, each country served by
-a filtered alias on its current generation (one shard per lookup instead of eleven). With a
-million references on two cores it looked up in 2.6 ms p50 against 3.3-4.7 ms here, but
-only when force-merged to one segment, which for a shared index means rewriting every
-country's data (13 s at 1M) at each publication; left to background merging it held ~26
-segments and was slower than this layout (p50 ~12 ms), and a re-publication had to delete
-the old generation document by document. Per-country generations keep merges, deletes and
-failures confined to the country that publishes.
+The alternative measured and not taken: ONE index for all countries, each country served
+through a filtered alias on its current generation, so a lookup is one search on one shard.
+A lookup seeks every digest in every segment it searches, so what counts is segments x
+digests: eleven one-segment generations here, against one segment there *if* the shared
+index is force-merged. Measured with a million references on two cores (same load, fresh
+digests per lookup): 2.7-2.9 ms p50 there against 7.5-7.9 ms here. But a shared index can
+only be kept at one segment by rewriting every country's data at each publication (18 s
+at 1M, and growing with the index), which would roughly halve the publish rate; left to
+background merging it held ~26 segments, more seeks than eleven shards. Re-publishing
+there also deletes the previous generation document by document. Per-country generations
+keep merges, deletes and failures confined to the country that publishes. (On this
+development node the seek cost is inflated: ``scripts/opensearch`` disables mmap, so every
+terms-block read is a system call; production nodes with mmap pay far less per shard.)
 """
 
 from __future__ import annotations

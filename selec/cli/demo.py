@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grpc
@@ -133,6 +133,13 @@ def _node_listen(settings: ConnectorSettings, base: int | None, index: int) -> s
     return f"{host}:{base + index}"
 
 
+def _metrics_listen(configured: str | None, base: int | None, offset: int) -> str | None:
+    """With --node-port-base B, metrics move to B+21.. (nodes) and B+40 (broker)."""
+    if base is None or configured is None:
+        return configured
+    return f"{configured.rpartition(':')[0]}:{base + offset}"
+
+
 async def _wait_serving(address: str, deadline: float) -> bool:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
@@ -147,35 +154,45 @@ async def _wait_serving(address: str, deadline: float) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    """Where one demo node's config is and where it listens."""
+
+    config: Path
+    listen: str
+    metrics_listen: str | None
+
+
 def _start_nodes(
-    nodes: Mapping[str, tuple[Path, str]],
-    environ: Mapping[str, str],
-    log_dir: Path,
-    broker: str,
+    nodes: Mapping[str, NodePlan], environ: Mapping[str, str], log_dir: Path, broker: str
 ) -> dict[str, subprocess.Popen[bytes]]:
     log_dir.mkdir(parents=True, exist_ok=True)
     children = {}
-    for country, (config, listen) in nodes.items():
-        log = (log_dir / f"{country.lower()}.log").open("ab")
-        children[country] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "selec.cli.main",
-                "connector",
-                "--config",
-                str(config),
-                "--listen",
-                listen,
-                "--exit-with-parent",
-                str(os.getpid()),
-            ],
-            env=dict(environ),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        log.close()
+    for country, plan in nodes.items():
+        command = [
+            sys.executable,
+            "-m",
+            "selec.cli.main",
+            "connector",
+            "--config",
+            str(plan.config),
+            "--listen",
+            plan.listen,
+            "--exit-with-parent",
+            str(os.getpid()),
+            "--publish-to",
+            broker,
+        ]
+        if plan.metrics_listen:
+            command += ["--metrics-listen", plan.metrics_listen]
+        with (log_dir / f"{country.lower()}.log").open("ab") as log:
+            children[country] = subprocess.Popen(
+                command,
+                env=dict(environ),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
     return children
 
 
@@ -199,7 +216,7 @@ def sample_search(broker: str) -> str:
 
 async def _serve(
     broker_settings: BrokerSettings,
-    nodes: Mapping[str, tuple[Path, str]],
+    nodes: Mapping[str, NodePlan],
     environ: Mapping[str, str],
     data_dir: Path,
     started: float,
@@ -211,12 +228,16 @@ async def _serve(
         try:
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
             ready = await asyncio.gather(
-                *(_wait_serving(listen, deadline) for _, listen in nodes.values())
+                *(_wait_serving(plan.listen, deadline) for plan in nodes.values())
             )
-            for (country, (_, listen)), ok in zip(nodes.items(), ready, strict=True):
+            for (country, plan), ok in zip(nodes.items(), ready, strict=True):
                 state = f"pid {children[country].pid}" if ok else "NOT READY (see logs)"
-                print(f"  node {country} on {listen}  {state}", flush=True)
-            print(f"  broker    on {broker.address}", flush=True)
+                metrics = f"  metrics {plan.metrics_listen}" if plan.metrics_listen else ""
+                print(f"  node {country} on {plan.listen}  {state}{metrics}", flush=True)
+            shown = (
+                f"  metrics {broker.metrics_endpoint.address}" if broker.metrics_endpoint else ""
+            )
+            print(f"  broker    on {broker.address}{shown}", flush=True)
             print(f"logs in {data_dir / 'logs'}", flush=True)
             print("try, in another terminal:", flush=True)
             print(f"  {sample_search(broker.address)}", flush=True)
@@ -245,7 +266,7 @@ def run(options: argparse.Namespace) -> int:
         config_dir / "broker.yaml", options.broker_listen, environ
     )
     node_configs: dict[str, Path] = {}
-    nodes: dict[str, tuple[Path, str]] = {}
+    nodes: dict[str, NodePlan] = {}
     endpoints = []
     for index, country in enumerate((c.country for c in broker_settings.countries), start=1):
         config = node_config(config_dir, country)
@@ -253,10 +274,16 @@ def run(options: argparse.Namespace) -> int:
         settings = load_connector_settings(config, environ=environ)
         listen = _node_listen(settings, options.node_port_base, index)
         node_configs[country] = config
-        nodes[country] = (config, listen)
+        metrics = _metrics_listen(settings.metrics_listen, options.node_port_base, 20 + index)
+        nodes[country] = NodePlan(config, listen, metrics)
         endpoints.append((country, listen))
     if options.node_port_base is not None:
-        broker_settings = _with_endpoints(broker_settings, dict(endpoints))
+        broker_settings = replace(
+            _with_endpoints(broker_settings, dict(endpoints)),
+            metrics_listen=_metrics_listen(
+                broker_settings.metrics_listen, options.node_port_base, 40
+            ),
+        )
     if options.persons is not None and options.persons < 0:
         print("selec demo: --persons must be 0 or more", file=sys.stderr)
         return 2

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
-from selec.cli import demo, search, services
+from selec.cli import demo, search, services, status
 from selec.config import ConfigError
+from selec.observability import configure_logging
 from selec.serving import ServeError
 
 
@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_arguments(commands.add_parser("search", help="search the federation"))
     services.add_import_arguments(
         commands.add_parser("import", help="import records into a node's database")
+    )
+    status.add_arguments(
+        commands.add_parser("status", help="each country's node as the broker sees it")
     )
     services.add_publish_arguments(
         commands.add_parser("publish", help="publish a node's anonymized references now")
@@ -46,6 +49,7 @@ COMMANDS = {
     "search": search.run,
     "import": services.run_import,
     "publish": services.run_publish,
+    "status": status.run,
     "broker": services.run_broker,
     "connector": services.run_connector,
 }
@@ -54,11 +58,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; configuration and start-up problems end in one clear line."""
     options = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=options.log_level.upper(),
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(options.log_level)
     try:
         return COMMANDS[options.command](options)
     except (ConfigError, ServeError) as exc:

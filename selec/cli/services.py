@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -35,8 +36,12 @@ def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path 
     parser.add_argument("--listen", help="HOST:PORT, overrides the file's listen")
     parser.add_argument("--data-dir", type=Path, help="sets ${SELEC_DATA_DIR} for the config")
     parser.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "--publish-to", metavar="HOST:PORT", help="broker to publish to (overrides publish.broker)"
+    )
+    parser.add_argument(
+        "--metrics-listen", metavar="HOST:PORT", help="Prometheus endpoint (overrides the file)"
     )
 
 
@@ -51,6 +56,13 @@ def run_broker(options: argparse.Namespace) -> int:
     )
     if settings.workers > 1 and options.exit_with_parent is None:
         return supervise_workers(settings.workers, options)
+    if settings.workers > 1 and settings.metrics_listen is not None:
+        # Each worker has its own registry; they cannot share one metrics port.
+        host, _, port = settings.metrics_listen.rpartition(":")
+        worker = options.worker_index or 0
+        settings = replace(settings, metrics_listen=f"{host}:{int(port) + worker}")
+    elif options.metrics_listen:
+        settings = replace(settings, metrics_listen=options.metrics_listen)
 
     async def serve() -> None:
         async with termination_signals(options.exit_with_parent) as stopping:
@@ -70,6 +82,8 @@ def run_connector(options: argparse.Namespace) -> int:
     )
     if options.publish_to:
         settings = settings.with_publish_broker(options.publish_to)
+    if options.metrics_listen:
+        settings = replace(settings, metrics_listen=options.metrics_listen)
 
     async def serve() -> None:
         async with termination_signals(options.exit_with_parent) as stopping:
@@ -162,7 +176,10 @@ def supervise_workers(workers: int, options: argparse.Namespace) -> int:
         command += ["--listen", options.listen]
     if options.data_dir:
         command += ["--data-dir", str(options.data_dir)]
-    children = [subprocess.Popen(command, stdin=subprocess.DEVNULL) for _ in range(workers)]
+    children = [
+        subprocess.Popen([*command, "--worker-index", str(index)], stdin=subprocess.DEVNULL)
+        for index in range(workers)
+    ]
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:

@@ -26,41 +26,47 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from selec.v1 import common_pb2 as selec_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15selec/v1/broker.proto\x12\x08selec.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15selec/v1/common.proto\"n\n\rSearchRequest\x12$\n\x08\x63riteria\x18\x01 \x01(\x0b\x32\x12.selec.v1.Criteria\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x11\n\tcountries\x18\x04 \x03(\t\"\xb8\x01\n\rCountryResult\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\'\n\x06status\x18\x02 \x01(\x0e\x32\x17.selec.v1.CountryStatus\x12\x17\n\x0flatency_seconds\x18\x03 \x01(\x01\x12\x11\n\thit_count\x18\x04 \x01(\r\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x31\n\rindexed_as_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\rCountryAnswer\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x17.selec.v1.CountryResult\x12\x1b\n\x04hits\x18\x02 \x03(\x0b\x32\r.selec.v1.Hit\"\x94\x01\n\rSearchSummary\x12\x11\n\tsearch_id\x18\x01 \x01(\t\x12(\n\x07results\x18\x02 \x03(\x0b\x32\x17.selec.v1.CountryResult\x12\x17\n\x0f\x65lapsed_seconds\x18\x03 \x01(\x01\x12-\n\x08subjects\x18\x04 \x03(\x0b\x32\x1b.selec.v1.CorrelatedSubject\"3\n\rSubjectMember\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"\x96\x01\n\x11\x43orrelatedSubject\x12\x12\n\nsubject_id\x18\x01 \x01(\t\x12(\n\x07members\x18\x02 \x03(\x0b\x32\x17.selec.v1.SubjectMember\x12)\n\x08strength\x18\x03 \x01(\x0e\x32\x17.selec.v1.MatchStrength\x12\x18\n\x10shared_key_types\x18\x04 \x03(\t\"[\n\x0cPublishedKey\x12\x10\n\x08key_type\x18\x01 \x01(\t\x12)\n\x08strength\x18\x02 \x01(\x0e\x32\x17.selec.v1.MatchStrength\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\"\x97\x01\n\x12PublishedReference\x12\x11\n\treference\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.selec.v1.RecordKind\x12$\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x12.selec.v1.Category\x12$\n\x04keys\x18\x04 \x03(\x0b\x32\x16.selec.v1.PublishedKey\"c\n\rPublishHeader\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0escheme_version\x18\x03 \x01(\t\"x\n\x0ePublishRequest\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x17.selec.v1.PublishHeaderH\x00\x12\x33\n\nreferences\x18\x02 \x01(\x0b\x32\x1d.selec.v1.PublishedReferencesH\x00\x42\x06\n\x04item\"G\n\x13PublishedReferences\x12\x30\n\nreferences\x18\x01 \x03(\x0b\x32\x1c.selec.v1.PublishedReference\"f\n\x0fPublishResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x17\n\x0freference_count\x18\x02 \x01(\x03\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x0bSearchEvent\x12)\n\x06\x61nswer\x18\x01 \x01(\x0b\x32\x17.selec.v1.CountryAnswerH\x00\x12*\n\x07summary\x18\x02 \x01(\x0b\x32\x17.selec.v1.SearchSummaryH\x00\x42\x07\n\x05\x65vent*\xfb\x01\n\rCountryStatus\x12\x1e\n\x1a\x43OUNTRY_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OUNTRY_STATUS_HIT\x10\x01\x12\x19\n\x15\x43OUNTRY_STATUS_NO_HIT\x10\x02\x12\x1e\n\x1a\x43OUNTRY_STATUS_UNAVAILABLE\x10\x03\x12\x1a\n\x16\x43OUNTRY_STATUS_TIMEOUT\x10\x04\x12\x18\n\x14\x43OUNTRY_STATUS_ERROR\x10\x05\x12\x1e\n\x1a\x43OUNTRY_STATUS_INDEXED_HIT\x10\x06\x12!\n\x1d\x43OUNTRY_STATUS_INDEXED_NO_HIT\x10\x07\x32\x8d\x01\n\rBrokerService\x12:\n\x06Search\x12\x17.selec.v1.SearchRequest\x1a\x15.selec.v1.SearchEvent0\x01\x12@\n\x07Publish\x12\x18.selec.v1.PublishRequest\x1a\x19.selec.v1.PublishResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15selec/v1/broker.proto\x12\x08selec.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15selec/v1/common.proto\"\x12\n\x10GetStatusRequest\"\xb7\x02\n\nNodeStatus\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x11\n\treachable\x18\x02 \x01(\x08\x12\x11\n\tsuspended\x18\x03 \x01(\x08\x12\x1d\n\x15suspended_for_seconds\x18\x04 \x01(\x01\x12\x1c\n\x14\x63onsecutive_failures\x18\x05 \x01(\r\x12\x13\n\x0bp50_seconds\x18\x06 \x01(\x01\x12\x13\n\x0bp99_seconds\x18\x07 \x01(\x01\x12\x14\n\x0crecent_calls\x18\x08 \x01(\r\x12\x33\n\x0fpublished_as_of\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14published_references\x18\n \x01(\x03\x12\x12\n\nindex_only\x18\x0b \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x0c \x01(\t\"Q\n\x11GetStatusResponse\x12#\n\x05nodes\x18\x01 \x03(\x0b\x32\x14.selec.v1.NodeStatus\x12\x17\n\x0findex_reachable\x18\x02 \x01(\x08\"n\n\rSearchRequest\x12$\n\x08\x63riteria\x18\x01 \x01(\x0b\x32\x12.selec.v1.Criteria\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x11\n\tcountries\x18\x04 \x03(\t\"\xb8\x01\n\rCountryResult\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\'\n\x06status\x18\x02 \x01(\x0e\x32\x17.selec.v1.CountryStatus\x12\x17\n\x0flatency_seconds\x18\x03 \x01(\x01\x12\x11\n\thit_count\x18\x04 \x01(\r\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x31\n\rindexed_as_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\rCountryAnswer\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x17.selec.v1.CountryResult\x12\x1b\n\x04hits\x18\x02 \x03(\x0b\x32\r.selec.v1.Hit\"\x94\x01\n\rSearchSummary\x12\x11\n\tsearch_id\x18\x01 \x01(\t\x12(\n\x07results\x18\x02 \x03(\x0b\x32\x17.selec.v1.CountryResult\x12\x17\n\x0f\x65lapsed_seconds\x18\x03 \x01(\x01\x12-\n\x08subjects\x18\x04 \x03(\x0b\x32\x1b.selec.v1.CorrelatedSubject\"3\n\rSubjectMember\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"\x96\x01\n\x11\x43orrelatedSubject\x12\x12\n\nsubject_id\x18\x01 \x01(\t\x12(\n\x07members\x18\x02 \x03(\x0b\x32\x17.selec.v1.SubjectMember\x12)\n\x08strength\x18\x03 \x01(\x0e\x32\x17.selec.v1.MatchStrength\x12\x18\n\x10shared_key_types\x18\x04 \x03(\t\"[\n\x0cPublishedKey\x12\x10\n\x08key_type\x18\x01 \x01(\t\x12)\n\x08strength\x18\x02 \x01(\x0e\x32\x17.selec.v1.MatchStrength\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\"\x97\x01\n\x12PublishedReference\x12\x11\n\treference\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.selec.v1.RecordKind\x12$\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x12.selec.v1.Category\x12$\n\x04keys\x18\x04 \x03(\x0b\x32\x16.selec.v1.PublishedKey\"c\n\rPublishHeader\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0escheme_version\x18\x03 \x01(\t\"x\n\x0ePublishRequest\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x17.selec.v1.PublishHeaderH\x00\x12\x33\n\nreferences\x18\x02 \x01(\x0b\x32\x1d.selec.v1.PublishedReferencesH\x00\x42\x06\n\x04item\"G\n\x13PublishedReferences\x12\x30\n\nreferences\x18\x01 \x03(\x0b\x32\x1c.selec.v1.PublishedReference\"f\n\x0fPublishResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x17\n\x0freference_count\x18\x02 \x01(\x03\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x0bSearchEvent\x12)\n\x06\x61nswer\x18\x01 \x01(\x0b\x32\x17.selec.v1.CountryAnswerH\x00\x12*\n\x07summary\x18\x02 \x01(\x0b\x32\x17.selec.v1.SearchSummaryH\x00\x42\x07\n\x05\x65vent*\xfb\x01\n\rCountryStatus\x12\x1e\n\x1a\x43OUNTRY_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OUNTRY_STATUS_HIT\x10\x01\x12\x19\n\x15\x43OUNTRY_STATUS_NO_HIT\x10\x02\x12\x1e\n\x1a\x43OUNTRY_STATUS_UNAVAILABLE\x10\x03\x12\x1a\n\x16\x43OUNTRY_STATUS_TIMEOUT\x10\x04\x12\x18\n\x14\x43OUNTRY_STATUS_ERROR\x10\x05\x12\x1e\n\x1a\x43OUNTRY_STATUS_INDEXED_HIT\x10\x06\x12!\n\x1d\x43OUNTRY_STATUS_INDEXED_NO_HIT\x10\x07\x32\xd3\x01\n\rBrokerService\x12:\n\x06Search\x12\x17.selec.v1.SearchRequest\x1a\x15.selec.v1.SearchEvent0\x01\x12@\n\x07Publish\x12\x18.selec.v1.PublishRequest\x1a\x19.selec.v1.PublishResponse(\x01\x12\x44\n\tGetStatus\x12\x1a.selec.v1.GetStatusRequest\x1a\x1b.selec.v1.GetStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'selec.v1.broker_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COUNTRYSTATUS']._serialized_start=1593
-  _globals['_COUNTRYSTATUS']._serialized_end=1844
-  _globals['_SEARCHREQUEST']._serialized_start=91
-  _globals['_SEARCHREQUEST']._serialized_end=201
-  _globals['_COUNTRYRESULT']._serialized_start=204
-  _globals['_COUNTRYRESULT']._serialized_end=388
-  _globals['_COUNTRYANSWER']._serialized_start=390
-  _globals['_COUNTRYANSWER']._serialized_end=475
-  _globals['_SEARCHSUMMARY']._serialized_start=478
-  _globals['_SEARCHSUMMARY']._serialized_end=626
-  _globals['_SUBJECTMEMBER']._serialized_start=628
-  _globals['_SUBJECTMEMBER']._serialized_end=679
-  _globals['_CORRELATEDSUBJECT']._serialized_start=682
-  _globals['_CORRELATEDSUBJECT']._serialized_end=832
-  _globals['_PUBLISHEDKEY']._serialized_start=834
-  _globals['_PUBLISHEDKEY']._serialized_end=925
-  _globals['_PUBLISHEDREFERENCE']._serialized_start=928
-  _globals['_PUBLISHEDREFERENCE']._serialized_end=1079
-  _globals['_PUBLISHHEADER']._serialized_start=1081
-  _globals['_PUBLISHHEADER']._serialized_end=1180
-  _globals['_PUBLISHREQUEST']._serialized_start=1182
-  _globals['_PUBLISHREQUEST']._serialized_end=1302
-  _globals['_PUBLISHEDREFERENCES']._serialized_start=1304
-  _globals['_PUBLISHEDREFERENCES']._serialized_end=1375
-  _globals['_PUBLISHRESPONSE']._serialized_start=1377
-  _globals['_PUBLISHRESPONSE']._serialized_end=1479
-  _globals['_SEARCHEVENT']._serialized_start=1481
-  _globals['_SEARCHEVENT']._serialized_end=1590
-  _globals['_BROKERSERVICE']._serialized_start=1847
-  _globals['_BROKERSERVICE']._serialized_end=1988
+  _globals['_COUNTRYSTATUS']._serialized_start=2010
+  _globals['_COUNTRYSTATUS']._serialized_end=2261
+  _globals['_GETSTATUSREQUEST']._serialized_start=91
+  _globals['_GETSTATUSREQUEST']._serialized_end=109
+  _globals['_NODESTATUS']._serialized_start=112
+  _globals['_NODESTATUS']._serialized_end=423
+  _globals['_GETSTATUSRESPONSE']._serialized_start=425
+  _globals['_GETSTATUSRESPONSE']._serialized_end=506
+  _globals['_SEARCHREQUEST']._serialized_start=508
+  _globals['_SEARCHREQUEST']._serialized_end=618
+  _globals['_COUNTRYRESULT']._serialized_start=621
+  _globals['_COUNTRYRESULT']._serialized_end=805
+  _globals['_COUNTRYANSWER']._serialized_start=807
+  _globals['_COUNTRYANSWER']._serialized_end=892
+  _globals['_SEARCHSUMMARY']._serialized_start=895
+  _globals['_SEARCHSUMMARY']._serialized_end=1043
+  _globals['_SUBJECTMEMBER']._serialized_start=1045
+  _globals['_SUBJECTMEMBER']._serialized_end=1096
+  _globals['_CORRELATEDSUBJECT']._serialized_start=1099
+  _globals['_CORRELATEDSUBJECT']._serialized_end=1249
+  _globals['_PUBLISHEDKEY']._serialized_start=1251
+  _globals['_PUBLISHEDKEY']._serialized_end=1342
+  _globals['_PUBLISHEDREFERENCE']._serialized_start=1345
+  _globals['_PUBLISHEDREFERENCE']._serialized_end=1496
+  _globals['_PUBLISHHEADER']._serialized_start=1498
+  _globals['_PUBLISHHEADER']._serialized_end=1597
+  _globals['_PUBLISHREQUEST']._serialized_start=1599
+  _globals['_PUBLISHREQUEST']._serialized_end=1719
+  _globals['_PUBLISHEDREFERENCES']._serialized_start=1721
+  _globals['_PUBLISHEDREFERENCES']._serialized_end=1792
+  _globals['_PUBLISHRESPONSE']._serialized_start=1794
+  _globals['_PUBLISHRESPONSE']._serialized_end=1896
+  _globals['_SEARCHEVENT']._serialized_start=1898
+  _globals['_SEARCHEVENT']._serialized_end=2007
+  _globals['_BROKERSERVICE']._serialized_start=2264
+  _globals['_BROKERSERVICE']._serialized_end=2475
 # @@protoc_insertion_point(module_scope)

@@ -30,6 +30,46 @@ COUNTRY_STATUS_ERROR: CountryStatus
 COUNTRY_STATUS_INDEXED_HIT: CountryStatus
 COUNTRY_STATUS_INDEXED_NO_HIT: CountryStatus
 
+class GetStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class NodeStatus(_message.Message):
+    __slots__ = ("country", "reachable", "suspended", "suspended_for_seconds", "consecutive_failures", "p50_seconds", "p99_seconds", "recent_calls", "published_as_of", "published_references", "index_only", "detail")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_FOR_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    P50_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    P99_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_CALLS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AS_OF_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    INDEX_ONLY_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    reachable: bool
+    suspended: bool
+    suspended_for_seconds: float
+    consecutive_failures: int
+    p50_seconds: float
+    p99_seconds: float
+    recent_calls: int
+    published_as_of: _timestamp_pb2.Timestamp
+    published_references: int
+    index_only: bool
+    detail: str
+    def __init__(self, country: _Optional[str] = ..., reachable: _Optional[bool] = ..., suspended: _Optional[bool] = ..., suspended_for_seconds: _Optional[float] = ..., consecutive_failures: _Optional[int] = ..., p50_seconds: _Optional[float] = ..., p99_seconds: _Optional[float] = ..., recent_calls: _Optional[int] = ..., published_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., published_references: _Optional[int] = ..., index_only: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class GetStatusResponse(_message.Message):
+    __slots__ = ("nodes", "index_reachable")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    INDEX_REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeStatus]
+    index_reachable: bool
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., index_reachable: _Optional[bool] = ...) -> None: ...
+
 class SearchRequest(_message.Message):
     __slots__ = ("criteria", "purpose", "legal_basis", "countries")
     CRITERIA_FIELD_NUMBER: _ClassVar[int]

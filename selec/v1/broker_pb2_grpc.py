@@ -45,6 +45,11 @@ class BrokerServiceStub:
                 request_serializer=selec_dot_v1_dot_broker__pb2.PublishRequest.SerializeToString,
                 response_deserializer=selec_dot_v1_dot_broker__pb2.PublishResponse.FromString,
                 _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/selec.v1.BrokerService/GetStatus',
+                request_serializer=selec_dot_v1_dot_broker__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=selec_dot_v1_dot_broker__pb2.GetStatusResponse.FromString,
+                _registered_method=True)
 
 
 class BrokerServiceServicer:
@@ -68,6 +73,13 @@ class BrokerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatus(self, request, context):
+        """How each country's node fares as this broker sees it: for operators (`selec status`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BrokerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +92,11 @@ def add_BrokerServiceServicer_to_server(servicer, server):
                     servicer.Publish,
                     request_deserializer=selec_dot_v1_dot_broker__pb2.PublishRequest.FromString,
                     response_serializer=selec_dot_v1_dot_broker__pb2.PublishResponse.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=selec_dot_v1_dot_broker__pb2.GetStatusRequest.FromString,
+                    response_serializer=selec_dot_v1_dot_broker__pb2.GetStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +154,33 @@ class BrokerService:
             '/selec.v1.BrokerService/Publish',
             selec_dot_v1_dot_broker__pb2.PublishRequest.SerializeToString,
             selec_dot_v1_dot_broker__pb2.PublishResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/selec.v1.BrokerService/GetStatus',
+            selec_dot_v1_dot_broker__pb2.GetStatusRequest.SerializeToString,
+            selec_dot_v1_dot_broker__pb2.GetStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -249,7 +249,7 @@ def test_search_without_a_broker_says_so(tmp_path: Path) -> None:
 def test_nodes_exit_when_the_demo_is_killed_outright(tmp_path: Path) -> None:
     demo = Demo(tmp_path, persons=0)
     demo.wait_ready()
-    pids = [int(line.split("pid ")[1]) for line in demo.output if " pid " in line]
+    pids = [int(line.split("pid ")[1].split()[0]) for line in demo.output if " pid " in line]
     assert len(pids) == 11
     demo.process.kill()
     demo.process.wait()
@@ -306,7 +306,7 @@ def test_publish_then_a_stopped_node_is_answered_from_the_index(tmp_path: Path) 
         assert result.stdout.startswith("published ")
         assert " reference(s) of RS as of " in result.stdout
         rs_pid = next(
-            int(line.split("pid ")[1]) for line in demo.output if line.startswith("  node RS")
+            int(line.split("pid ")[1].split()[0]) for line in demo.output if line.startswith("  node RS")
         )
         os.kill(rs_pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
