@@ -78,7 +78,9 @@ async def open_index(settings: IndexSettings, metrics: BrokerMetrics) -> IndexVi
     return IndexView(index, settings.lookup_timeout_seconds, metrics)
 
 
-async def start_broker(settings: BrokerSettings) -> RunningBroker:
+async def start_broker(
+    settings: BrokerSettings, health_interval: float = HEALTH_INTERVAL_SECONDS
+) -> RunningBroker:
     """Create the node channels (once, for every search) and start serving."""
     registry = CollectorRegistry()
     metrics = BrokerMetrics(registry)
@@ -122,8 +124,6 @@ async def start_broker(settings: BrokerSettings) -> RunningBroker:
     if settings.metrics_listen is not None:
         broker.metrics_endpoint = serve_metrics(settings.metrics_listen, registry)
     if index is not None:
-        broker.health_task = asyncio.create_task(
-            watch_health(server, index.ping, HEALTH_INTERVAL_SECONDS)
-        )
+        broker.health_task = asyncio.create_task(watch_health(server, index.ping, health_interval))
     log.info("broker serving address=%s countries=%d", broker.address, len(clients))
     return broker

@@ -61,7 +61,11 @@ class RunningNode:
             self.metrics_endpoint.stop()
 
 
-async def start_node(settings: ConnectorSettings, store: RecordStore | None = None) -> RunningNode:
+async def start_node(
+    settings: ConnectorSettings,
+    store: RecordStore | None = None,
+    health_interval: float = HEALTH_INTERVAL_SECONDS,
+) -> RunningNode:
     """Open the store and start serving Match and Describe on the settings' address."""
     store = store or open_store(settings)
     keyer = make_keyer(settings)
@@ -83,9 +87,7 @@ async def start_node(settings: ConnectorSettings, store: RecordStore | None = No
         await asyncio.to_thread(store.counts)
         return True
 
-    node.health_task = asyncio.create_task(
-        watch_health(server, database_usable, HEALTH_INTERVAL_SECONDS)
-    )
+    node.health_task = asyncio.create_task(watch_health(server, database_usable, health_interval))
     if settings.publish is not None:
         node.publisher = asyncio.create_task(
             publish_on_schedule(store, settings.country, keyer.scheme.version, settings.publish)

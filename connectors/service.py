@@ -104,6 +104,7 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
         self.metrics.match_seconds.observe(time.perf_counter() - started)
         hits = hits_from_matches(matches, _SEX_LETTER.get(request.sex, ""))
         self.metrics.matches.labels("hit" if hits else "no_hit").inc()
+        log.debug("match keys=%d hits=%d", len(digests), len(hits))
         return connector_pb2.MatchResponse(country=self.country, hits=hits)
 
     async def Describe(

@@ -178,14 +178,26 @@ async def start_federation(
     data_dir: Path,
     countries: Iterable[str],
     extra_endpoints: Mapping[str, str] | None = None,
+    *,
+    metrics: bool = False,
+    health_interval: float = 5.0,
     **broker_options: object,
 ) -> Federation:
-    """Start a node per country over the databases in data_dir, and a broker over them."""
+    """Start a node per country over the databases in data_dir, and a broker over them.
+
+    metrics: every server also serves /metrics on a free loopback port.
+    """
+    metrics_listen = "127.0.0.1:0" if metrics else None
     nodes = {}
     for country in countries:
-        nodes[country] = await start_node(node_settings(country, data_dir))
+        settings = replace(node_settings(country, data_dir), metrics_listen=metrics_listen)
+        nodes[country] = await start_node(settings, health_interval=health_interval)
     endpoints = {c: n.address for c, n in nodes.items()} | dict(extra_endpoints or {})
-    broker = await start_broker(broker_settings(endpoints, **broker_options))  # type: ignore[arg-type]
+    settings = replace(
+        broker_settings(endpoints, **broker_options),  # type: ignore[arg-type]
+        metrics_listen=metrics_listen,
+    )
+    broker = await start_broker(settings, health_interval=health_interval)
     channel = grpc.aio.insecure_channel(broker.address)
     return Federation(nodes, broker, channel)
 
