@@ -30,6 +30,74 @@ COUNTRY_STATUS_ERROR: CountryStatus
 COUNTRY_STATUS_INDEXED_HIT: CountryStatus
 COUNTRY_STATUS_INDEXED_NO_HIT: CountryStatus
 
+class ScreenHeader(_message.Message):
+    __slots__ = ("purpose", "legal_basis", "countries")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    COUNTRIES_FIELD_NUMBER: _ClassVar[int]
+    purpose: str
+    legal_basis: str
+    countries: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., countries: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ScreenSubject(_message.Message):
+    __slots__ = ("subject_id", "criteria")
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_FIELD_NUMBER: _ClassVar[int]
+    subject_id: str
+    criteria: _common_pb2.Criteria
+    def __init__(self, subject_id: _Optional[str] = ..., criteria: _Optional[_Union[_common_pb2.Criteria, _Mapping]] = ...) -> None: ...
+
+class ScreenRequest(_message.Message):
+    __slots__ = ("header", "subject")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    header: ScreenHeader
+    subject: ScreenSubject
+    def __init__(self, header: _Optional[_Union[ScreenHeader, _Mapping]] = ..., subject: _Optional[_Union[ScreenSubject, _Mapping]] = ...) -> None: ...
+
+class CountryHit(_message.Message):
+    __slots__ = ("country", "hit")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    HIT_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    hit: _common_pb2.Hit
+    def __init__(self, country: _Optional[str] = ..., hit: _Optional[_Union[_common_pb2.Hit, _Mapping]] = ...) -> None: ...
+
+class SubjectResult(_message.Message):
+    __slots__ = ("subject_id", "hits", "error")
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    subject_id: str
+    hits: _containers.RepeatedCompositeFieldContainer[CountryHit]
+    error: str
+    def __init__(self, subject_id: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[CountryHit, _Mapping]]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ScreenSummary(_message.Message):
+    __slots__ = ("screening_id", "results", "subjects", "subjects_with_hits", "subjects_with_errors", "elapsed_seconds")
+    SCREENING_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_WITH_HITS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_WITH_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    screening_id: str
+    results: _containers.RepeatedCompositeFieldContainer[CountryResult]
+    subjects: int
+    subjects_with_hits: int
+    subjects_with_errors: int
+    elapsed_seconds: float
+    def __init__(self, screening_id: _Optional[str] = ..., results: _Optional[_Iterable[_Union[CountryResult, _Mapping]]] = ..., subjects: _Optional[int] = ..., subjects_with_hits: _Optional[int] = ..., subjects_with_errors: _Optional[int] = ..., elapsed_seconds: _Optional[float] = ...) -> None: ...
+
+class ScreenEvent(_message.Message):
+    __slots__ = ("subject", "summary")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    subject: SubjectResult
+    summary: ScreenSummary
+    def __init__(self, subject: _Optional[_Union[SubjectResult, _Mapping]] = ..., summary: _Optional[_Union[ScreenSummary, _Mapping]] = ...) -> None: ...
+
 class GetStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

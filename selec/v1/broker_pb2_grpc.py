@@ -50,6 +50,11 @@ class BrokerServiceStub:
                 request_serializer=selec_dot_v1_dot_broker__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=selec_dot_v1_dot_broker__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
+        self.Screen = channel.stream_stream(
+                '/selec.v1.BrokerService/Screen',
+                request_serializer=selec_dot_v1_dot_broker__pb2.ScreenRequest.SerializeToString,
+                response_deserializer=selec_dot_v1_dot_broker__pb2.ScreenEvent.FromString,
+                _registered_method=True)
 
 
 class BrokerServiceServicer:
@@ -80,6 +85,15 @@ class BrokerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Screen(self, request_iterator, context):
+        """Batch screening for national systems (a passenger manifest, a border list): a header,
+        then subjects in; a result per subject out (in input order), then a summary with
+        every asked country's status for the batch. A bad subject gets its own error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BrokerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +111,11 @@ def add_BrokerServiceServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=selec_dot_v1_dot_broker__pb2.GetStatusRequest.FromString,
                     response_serializer=selec_dot_v1_dot_broker__pb2.GetStatusResponse.SerializeToString,
+            ),
+            'Screen': grpc.stream_stream_rpc_method_handler(
+                    servicer.Screen,
+                    request_deserializer=selec_dot_v1_dot_broker__pb2.ScreenRequest.FromString,
+                    response_serializer=selec_dot_v1_dot_broker__pb2.ScreenEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +200,33 @@ class BrokerService:
             '/selec.v1.BrokerService/GetStatus',
             selec_dot_v1_dot_broker__pb2.GetStatusRequest.SerializeToString,
             selec_dot_v1_dot_broker__pb2.GetStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Screen(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/selec.v1.BrokerService/Screen',
+            selec_dot_v1_dot_broker__pb2.ScreenRequest.SerializeToString,
+            selec_dot_v1_dot_broker__pb2.ScreenEvent.FromString,
             options,
             channel_credentials,
             insecure,

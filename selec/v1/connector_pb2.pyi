@@ -7,6 +7,42 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class KeySet(_message.Message):
+    __slots__ = ("id", "keys", "sex")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.BlindKey]
+    sex: _common_pb2.Sex
+    def __init__(self, id: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[_common_pb2.BlindKey, _Mapping]]] = ..., sex: _Optional[_Union[_common_pb2.Sex, str]] = ...) -> None: ...
+
+class MatchBatchRequest(_message.Message):
+    __slots__ = ("scheme_version", "sets", "search_id")
+    SCHEME_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SETS_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ID_FIELD_NUMBER: _ClassVar[int]
+    scheme_version: str
+    sets: _containers.RepeatedCompositeFieldContainer[KeySet]
+    search_id: str
+    def __init__(self, scheme_version: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[KeySet, _Mapping]]] = ..., search_id: _Optional[str] = ...) -> None: ...
+
+class KeySetHits(_message.Message):
+    __slots__ = ("id", "hits")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    hits: _containers.RepeatedCompositeFieldContainer[_common_pb2.Hit]
+    def __init__(self, id: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[_common_pb2.Hit, _Mapping]]] = ...) -> None: ...
+
+class MatchBatchResponse(_message.Message):
+    __slots__ = ("country", "results")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    results: _containers.RepeatedCompositeFieldContainer[KeySetHits]
+    def __init__(self, country: _Optional[str] = ..., results: _Optional[_Iterable[_Union[KeySetHits, _Mapping]]] = ...) -> None: ...
+
 class MatchRequest(_message.Message):
     __slots__ = ("scheme_version", "keys", "search_id", "sex")
     SCHEME_VERSION_FIELD_NUMBER: _ClassVar[int]

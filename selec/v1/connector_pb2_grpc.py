@@ -45,6 +45,11 @@ class ConnectorServiceStub:
                 request_serializer=selec_dot_v1_dot_connector__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=selec_dot_v1_dot_connector__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.MatchBatch = channel.unary_unary(
+                '/selec.v1.ConnectorService/MatchBatch',
+                request_serializer=selec_dot_v1_dot_connector__pb2.MatchBatchRequest.SerializeToString,
+                response_deserializer=selec_dot_v1_dot_connector__pb2.MatchBatchResponse.FromString,
+                _registered_method=True)
 
 
 class ConnectorServiceServicer:
@@ -65,6 +70,13 @@ class ConnectorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MatchBatch(self, request, context):
+        """Look up many subjects' keys in one call (batch screening).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +89,11 @@ def add_ConnectorServiceServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=selec_dot_v1_dot_connector__pb2.DescribeRequest.FromString,
                     response_serializer=selec_dot_v1_dot_connector__pb2.DescribeResponse.SerializeToString,
+            ),
+            'MatchBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.MatchBatch,
+                    request_deserializer=selec_dot_v1_dot_connector__pb2.MatchBatchRequest.FromString,
+                    response_serializer=selec_dot_v1_dot_connector__pb2.MatchBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +151,33 @@ class ConnectorService:
             '/selec.v1.ConnectorService/Describe',
             selec_dot_v1_dot_connector__pb2.DescribeRequest.SerializeToString,
             selec_dot_v1_dot_connector__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MatchBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/selec.v1.ConnectorService/MatchBatch',
+            selec_dot_v1_dot_connector__pb2.MatchBatchRequest.SerializeToString,
+            selec_dot_v1_dot_connector__pb2.MatchBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
