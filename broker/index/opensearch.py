@@ -409,7 +409,10 @@ class OpenSearchReferenceIndex:
     def _discard(self, generation: str) -> None:
         """Delete a generation whose publication failed, unless it might be served."""
         if self._is_served(generation):
-            log.warning("publication failed after its switch; kept generation=%s", generation)
+            log.warning(
+                "publication failed, and its switch may have happened; kept generation=%s",
+                generation,
+            )
             return
         self._delete_quietly(generation, "failed generation")
 
