@@ -7,6 +7,61 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Grant(_message.Message):
+    __slots__ = ("request_id", "country", "reference", "requester", "requester_country", "expires_at", "nonce", "handling_code", "handling_note", "purpose")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_CODE_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_NOTE_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    country: str
+    reference: str
+    requester: str
+    requester_country: str
+    expires_at: int
+    nonce: str
+    handling_code: str
+    handling_note: str
+    purpose: str
+    def __init__(self, request_id: _Optional[str] = ..., country: _Optional[str] = ..., reference: _Optional[str] = ..., requester: _Optional[str] = ..., requester_country: _Optional[str] = ..., expires_at: _Optional[int] = ..., nonce: _Optional[str] = ..., handling_code: _Optional[str] = ..., handling_note: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+
+class ReleaseRequest(_message.Message):
+    __slots__ = ("grant", "signature")
+    GRANT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    grant: bytes
+    signature: bytes
+    def __init__(self, grant: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class ReleaseResponse(_message.Message):
+    __slots__ = ("reference", "kind", "category", "fields", "handling_code", "handling_note")
+    class FieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_CODE_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_NOTE_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    kind: _common_pb2.RecordKind
+    category: _common_pb2.Category
+    fields: _containers.ScalarMap[str, str]
+    handling_code: str
+    handling_note: str
+    def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.RecordKind, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., fields: _Optional[_Mapping[str, str]] = ..., handling_code: _Optional[str] = ..., handling_note: _Optional[str] = ...) -> None: ...
+
 class KeySet(_message.Message):
     __slots__ = ("id", "keys", "sex")
     ID_FIELD_NUMBER: _ClassVar[int]

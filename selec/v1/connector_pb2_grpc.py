@@ -50,6 +50,11 @@ class ConnectorServiceStub:
                 request_serializer=selec_dot_v1_dot_connector__pb2.MatchBatchRequest.SerializeToString,
                 response_deserializer=selec_dot_v1_dot_connector__pb2.MatchBatchResponse.FromString,
                 _registered_method=True)
+        self.Release = channel.unary_unary(
+                '/selec.v1.ConnectorService/Release',
+                request_serializer=selec_dot_v1_dot_connector__pb2.ReleaseRequest.SerializeToString,
+                response_deserializer=selec_dot_v1_dot_connector__pb2.ReleaseResponse.FromString,
+                _registered_method=True)
 
 
 class ConnectorServiceServicer:
@@ -77,6 +82,13 @@ class ConnectorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Release(self, request, context):
+        """Release one record for a grant signed by the broker, verified here, used once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +106,11 @@ def add_ConnectorServiceServicer_to_server(servicer, server):
                     servicer.MatchBatch,
                     request_deserializer=selec_dot_v1_dot_connector__pb2.MatchBatchRequest.FromString,
                     response_serializer=selec_dot_v1_dot_connector__pb2.MatchBatchResponse.SerializeToString,
+            ),
+            'Release': grpc.unary_unary_rpc_method_handler(
+                    servicer.Release,
+                    request_deserializer=selec_dot_v1_dot_connector__pb2.ReleaseRequest.FromString,
+                    response_serializer=selec_dot_v1_dot_connector__pb2.ReleaseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +195,33 @@ class ConnectorService:
             '/selec.v1.ConnectorService/MatchBatch',
             selec_dot_v1_dot_connector__pb2.MatchBatchRequest.SerializeToString,
             selec_dot_v1_dot_connector__pb2.MatchBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Release(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/selec.v1.ConnectorService/Release',
+            selec_dot_v1_dot_connector__pb2.ReleaseRequest.SerializeToString,
+            selec_dot_v1_dot_connector__pb2.ReleaseResponse.FromString,
             options,
             channel_credentials,
             insecure,
