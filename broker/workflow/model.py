@@ -25,15 +25,15 @@ HANDLING_CODES: tuple[str, ...] = ("H0", "H1", "H2", "H3")
 """SELEC/Europol handling codes: what the recipient may do with released data."""
 
 MAX_LINE = 200
-MAX_NOTE = 1_000
-MAX_JUSTIFICATION = 4_000
+MAX_TEXT = 4_000
+MAX_PRINCIPAL = 128
 
 _REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-_PRINCIPAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _VERSION = re.compile(r"[0-9:]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+"""Control characters other than tab and newline, and lone surrogates (not UTF-8)."""
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -70,15 +70,34 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _text(value: object, what: str, limit: int, *, required: bool, lines: bool = False) -> None:
+def _text(value: object, what: str, limit: int, *, required: bool) -> None:
     if not isinstance(value, str):
         raise ValueError(f"{what} must be a string")
     if required and not value.strip():
         raise ValueError(f"{what} is required")
     if len(value) > limit:
         raise ValueError(f"{what} must be at most {limit} characters")
-    if _CONTROL.search(value) or (not lines and ("\n" in value or "\t" in value)):
+    if _CONTROL.search(value):
         raise ValueError(f"{what} must not contain control characters")
+
+
+def check_principal(value: object, what: str = "officer id", *, required: bool = True) -> str:
+    """An officer id as the broker's tokens carry it: 1..128 characters, no control
+    characters, no surrounding spaces (the token issuer chooses the rest)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string")
+    if not value and not required:
+        return value
+    if (
+        not value
+        or len(value) > MAX_PRINCIPAL
+        or value != value.strip()
+        or _CONTROL.search(value)
+        or "\n" in value
+        or "\t" in value
+    ):
+        raise ValueError(f"{what} must be one line of 1..{MAX_PRINCIPAL} characters")
+    return value
 
 
 def _token(value: object, pattern: re.Pattern[str], what: str, *, required: bool) -> None:
@@ -128,15 +147,15 @@ class DetailsRequest:
         check_country(self.country)
         check_country(self.requester_country)
         _token(self.reference, _REFERENCE, "reference", required=True)
-        _token(self.requester, _PRINCIPAL, "requester", required=True)
-        _token(self.decided_by, _PRINCIPAL, "decided_by", required=False)
+        check_principal(self.requester, "requester")
+        check_principal(self.decided_by, "decided_by", required=False)
         _token(self.grant_nonce, _NONCE, "grant_nonce", required=False)
         _token(self.version, _VERSION, "version", required=False)
         _text(self.purpose, "purpose", MAX_LINE, required=True)
         _text(self.legal_basis, "legal_basis", MAX_LINE, required=True)
-        _text(self.justification, "justification", MAX_JUSTIFICATION, required=True, lines=True)
-        _text(self.handling_note, "handling_note", MAX_NOTE, required=False, lines=True)
-        _text(self.denial_reason, "denial_reason", MAX_NOTE, required=False, lines=True)
+        _text(self.justification, "justification", MAX_TEXT, required=False)
+        _text(self.handling_note, "handling_note", MAX_TEXT, required=False)
+        _text(self.denial_reason, "denial_reason", MAX_TEXT, required=False)
         if self.handling_code and self.handling_code not in HANDLING_CODES:
             raise ValueError(f"handling_code must be one of {', '.join(HANDLING_CODES)}")
         try:
@@ -166,8 +185,8 @@ class DetailsRequest:
             raise ValueError("an approval needs a decider and no denial_reason")
         if self.handling_code == "H3" and not self.handling_note.strip():
             raise ValueError("handling code H3 needs a handling_note")
-        if self.handling_note and self.handling_code != "H3":
-            raise ValueError("handling_note is only for handling code H3")
+        if self.handling_note and not approved:
+            raise ValueError("handling_note is only for approvals")
         if (self.revealed_at is not None) != (self.state is RequestState.REVEALED):
             raise ValueError("revealed_at is set exactly when the request is revealed")
         if self.state is RequestState.PENDING and (decided or approved or self.denial_reason):
@@ -269,7 +288,7 @@ class RequestQuery:
     ) -> RequestQuery:
         """Validate ``list``'s arguments (``ValueError`` names the one that is wrong)."""
         if requester is not None:
-            _token(requester, _PRINCIPAL, "requester", required=True)
+            check_principal(requester, "requester")
         if country is not None:
             check_country(country)
         wanted: tuple[RequestState, ...] | None = None
