@@ -10,6 +10,8 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Sequence
+from itertools import chain, repeat
 
 import grpc
 
@@ -21,7 +23,17 @@ from selec.v1 import common_pb2, connector_pb2, connector_pb2_grpc
 log = logging.getLogger(__name__)
 
 MAX_KEYS_PER_MATCH = 512
+# MatchBatch limits (docs/screening.md). 50,000 keys of ~55 bytes each keep a request well
+# under the 4 MiB message limit of every server; 1,000 sets is twice the broker's default
+# batch. A set has the same key limit as a Match call.
+MAX_SETS_PER_BATCH = 1000
+MAX_KEYS_PER_BATCH = 50_000
+MAX_SET_ID = 64
+# An answer larger than this is refused (RESOURCE_EXHAUSTED) rather than cut, so the caller
+# sees the batch failed instead of losing hits; it stays under the 4 MiB receive limit.
+MAX_BATCH_ANSWER_BYTES = 3_500_000
 _DIGEST = re.compile(r"[0-9a-f]{32}")
+_HEX_DIGITS = b"0123456789abcdef"
 _SEX_LETTER = {common_pb2.SEX_MALE: "M", common_pb2.SEX_FEMALE: "F"}
 _OPPOSITE = {"M": "F", "F": "M"}
 
@@ -55,8 +67,99 @@ def hits_from_matches(matches: list[KeyMatch], searched_sex: str) -> list[common
     return hits
 
 
+def _batch_problem(request: connector_pb2.MatchBatchRequest) -> str | None:
+    """What is wrong with a MatchBatch request's shape (field named), or None."""
+    sets = request.sets
+    if not sets:
+        return "sets: at least one required"
+    if len(sets) > MAX_SETS_PER_BATCH:
+        return f"sets: at most {MAX_SETS_PER_BATCH} per call, got {len(sets)}"
+    total = 0
+    ids: set[str] = set()
+    for index, key_set in enumerate(sets):
+        count = len(key_set.keys)
+        if not count:
+            return f"sets[{index}].keys: at least one required"
+        if count > MAX_KEYS_PER_MATCH:
+            return f"sets[{index}].keys: at most {MAX_KEYS_PER_MATCH} per set, got {count}"
+        total += count
+        if len(key_set.id) > MAX_SET_ID:
+            return f"sets[{index}].id: longer than {MAX_SET_ID} characters"
+        if key_set.id in ids:
+            return f"sets[{index}].id: {key_set.id[:MAX_SET_ID]!r} repeats an earlier set's id"
+        ids.add(key_set.id)
+    if total > MAX_KEYS_PER_BATCH:
+        return f"sets: at most {MAX_KEYS_PER_BATCH} keys per call in all, got {total}"
+    return None
+
+
+def _digest_problem(per_set: Sequence[Sequence[str]]) -> str | None:
+    """The first malformed digest, named by its field, or None.
+
+    A batch carries tens of thousands of digests, so the common case (all well formed) is
+    checked in bulk: every one 32 characters, and their concatenation lowercase hex, which
+    `bytes.translate` checks at C speed (a regular expression per digest, or over the whole
+    string, takes about twice as long). Only a bad batch is walked digest by digest.
+    """
+    flat = list(chain.from_iterable(per_set))
+    if set(map(len, flat)) <= {32}:
+        try:
+            joined = "".join(flat).encode("ascii")
+        except UnicodeEncodeError:
+            joined = b"-"
+        if not joined.translate(None, _HEX_DIGITS):
+            return None
+    for index, digests in enumerate(per_set):
+        for position, digest in enumerate(digests):
+            if not _DIGEST.fullmatch(digest):
+                return f"sets[{index}].keys[{position}].digest: expected 32 lowercase hex digits"
+    return None
+
+
+def _group_batch(
+    store: RecordStore, per_set: list[list[str]], sexes: list[str]
+) -> dict[int, list[common_pb2.Hit]]:
+    """Look every digest of a batch up at once; each set's hits, by set position.
+
+    One store call for the whole batch when the store has `match_digests` (the SQL store
+    does); a store without it is asked once per set, which is correct but slower.
+    """
+    found: dict[int, list[KeyMatch]] = {}
+    batch_lookup = getattr(store, "match_digests", None)
+    if batch_lookup is None:
+        for index, digests in enumerate(per_set):
+            matches = store.match(digests)
+            if matches:
+                found[index] = matches
+    else:
+        flat = list(chain.from_iterable(per_set))
+        # digest -> the set that sent it; a dict built in C. A digest sent by several sets
+        # (the same subject twice in a batch) is rare and handled by the slower map below.
+        owner = dict(
+            zip(
+                flat,
+                chain.from_iterable(repeat(i, len(d)) for i, d in enumerate(per_set)),
+                strict=True,
+            )
+        )
+        shared: dict[str, list[int]] = {}
+        if len(owner) < len(flat):
+            for index, digests in enumerate(per_set):
+                for digest in digests:
+                    shared.setdefault(digest, []).append(index)
+        for digest, match in batch_lookup(list(owner)):
+            for index in shared.get(digest) or (owner[digest],):
+                found.setdefault(index, []).append(match)
+    hits: dict[int, list[common_pb2.Hit]] = {}
+    for index, matches in found.items():
+        grouped = hits_from_matches(matches, sexes[index])
+        if grouped:
+            hits[index] = grouped
+    return hits
+
+
 class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
-    """Answers Match and Describe from a RecordStore."""
+    """Answers Match, MatchBatch and Describe from a RecordStore."""
 
     def __init__(
         self, country: str, scheme_version: str, store: RecordStore, metrics: NodeMetrics
@@ -106,6 +209,61 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
         self.metrics.matches.labels("hit" if hits else "no_hit").inc()
         log.debug("match keys=%d hits=%d", len(digests), len(hits))
         return connector_pb2.MatchResponse(country=self.country, hits=hits)
+
+    async def MatchBatch(
+        self, request: connector_pb2.MatchBatchRequest, context: grpc.aio.ServicerContext
+    ) -> connector_pb2.MatchBatchResponse:
+        """Look many subjects' keys up in one call (batch screening); only sets that hit.
+
+        FAILED_PRECONDITION when the key schemes differ; INVALID_ARGUMENT past the limits
+        (MAX_SETS_PER_BATCH sets, MAX_KEYS_PER_MATCH keys per set, MAX_KEYS_PER_BATCH keys
+        in all) or for a malformed digest; RESOURCE_EXHAUSTED when the answer would not fit
+        a message. The look-up runs in a worker thread even for an inline store: a batch
+        takes tens of milliseconds, and single Match calls must not wait behind it.
+        """
+        if request.scheme_version != self.scheme_version:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"key scheme {request.scheme_version!r} not served here; "
+                f"this node uses {self.scheme_version!r}",
+            )
+        problem = _batch_problem(request)
+        if problem is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        sets = request.sets
+        per_set = [[key.digest for key in key_set.keys] for key_set in sets]
+        problem = _digest_problem(per_set)
+        if problem is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        sexes = [_SEX_LETTER.get(key_set.sex, "") for key_set in sets]
+        started = time.perf_counter()
+        try:
+            hits = await asyncio.to_thread(_group_batch, self.store, per_set, sexes)
+        except StoreError as exc:
+            self.metrics.matches.labels("error").inc()
+            log.error("match batch failed search_id=%s: %s", request.search_id[:64], exc)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "node database unavailable")
+        response = connector_pb2.MatchBatchResponse(
+            country=self.country,
+            results=[
+                connector_pb2.KeySetHits(id=sets[index].id, hits=found)
+                for index, found in sorted(hits.items())
+            ],
+        )
+        size = response.ByteSize()
+        if size > MAX_BATCH_ANSWER_BYTES:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"answer of {size} bytes exceeds {MAX_BATCH_ANSWER_BYTES}; send fewer sets",
+            )
+        log.debug(
+            "match batch sets=%d keys=%d sets_with_hits=%d seconds=%.3f",
+            len(sets),
+            sum(map(len, per_set)),
+            len(hits),
+            time.perf_counter() - started,
+        )
+        return response
 
     async def Describe(
         self, request: connector_pb2.DescribeRequest, context: grpc.aio.ServicerContext

@@ -122,6 +122,61 @@ _SCHEME_READ = "SELECT value FROM node_meta WHERE name = 'scheme_version'"
 _SCHEME_DELETE = "DELETE FROM node_meta WHERE name = 'scheme_version'"
 _SCHEME_WRITE = "INSERT INTO node_meta (name, value) VALUES ('scheme_version', ?)"
 _BATCH = 5000
+_MATCH_DIGESTS = """SELECT k.digest, r.reference, r.kind, r.category, r.sex, k.key_type, k.strength
+    FROM record_keys k JOIN records r ON r.record_id = k.record_id
+    WHERE k.digest IN ({marks})"""
+# Digests per statement of a batch look-up. SQLite builds before 3.32 allow 999 variables,
+# later ones 32766; the connection's own limit is read, and this caps it so one statement
+# stays a few hundred kilobytes of SQL.
+_MAX_DIGESTS_PER_STATEMENT = 16_384
+# Statement sizes a batch look-up is padded up to, so the sqlite3 statement cache holds
+# a handful of prepared IN lists instead of one per distinct batch size.
+_STATEMENT_SIZES = (64, 256, 1024, 4096, 16_384)
+# A store with more stored keys than this keeps no in-memory set of them (about 100 bytes
+# a digest): batch look-ups then go to SQL whole.
+MAX_HELD_DIGESTS = 2_000_000
+_HELD_DIGESTS = "SELECT digest FROM record_keys"
+
+
+class _HeldDigests:
+    """Every digest the store holds, in memory, refreshed whenever the database changed.
+
+    A screening batch carries tens of thousands of digests of which a handful are held;
+    an SQL probe costs about 2 microseconds a digest, a set look-up a few dozen
+    nanoseconds, so SQL is asked only for the digests the set holds. The set is read on a
+    connection of its own that never writes, so SQLite's `data_version` on it changes with
+    every commit of any other connection or process (an import into a running node), and
+    the set is read again before the next look-up: a look-up never misses a record
+    committed before it began.
+    """
+
+    def __init__(self, path: Path, max_digests: int) -> None:
+        self._path = path
+        self._max = max_digests
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._version: int | None = None
+        self._digests: frozenset[str] | None = None
+
+    def held(self, digests: Sequence[str]) -> list[str] | None:
+        """The digests among these that the store holds; None when it keeps no set."""
+        with self._lock:
+            if self._db is None:
+                self._db = sqlite3.connect(
+                    self._path, timeout=30, isolation_level=None, check_same_thread=False
+                )
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._digests = None  # the old set goes before the new one is read
+                rows = self._db.execute(_HELD_DIGESTS)
+                found: set[str] = set()
+                while len(found) <= self._max and (chunk := rows.fetchmany(10_000)):
+                    found.update(row[0] for row in chunk)
+                rows.close()
+                self._digests = frozenset(found) if len(found) <= self._max else None
+                self._version = version
+            current = self._digests
+        return None if current is None else list(current.intersection(digests))
 
 
 class SqliteRecordStore:
@@ -179,6 +234,45 @@ class SqliteRecordStore:
         except sqlite3.Error as exc:
             raise StoreError(f"look-up failed: {type(exc).__name__}") from None
         return [KeyMatch(*row) for row in rows]
+
+    def match_digests(self, digests: Sequence[str]) -> list[tuple[str, KeyMatch]]:
+        """Like `match`, each match paired with the looked-up digest it matched.
+
+        For batch screening: many subjects' keys are looked up at once, and the digest is
+        what maps a match back to the subjects that sent it. Digests the store does not
+        hold are dropped first against the in-memory set of held digests (`_HeldDigests`);
+        the rest go to SQL in statements of at most the connection's variable limit (an IN
+        list; the index on digest serves it), padded up to one of a few sizes with a
+        repeated digest so the prepared statements are reused from sqlite3's cache.
+        """
+        if not digests:
+            return []
+        held = self.__dict__.setdefault(
+            "_held_digests", _HeldDigests(self.path, MAX_HELD_DIGESTS)
+        )  # created on first use; setdefault is atomic, so threads share one
+        try:
+            present = held.held(digests)
+        except sqlite3.Error as exc:
+            raise StoreError(f"look-up failed: {type(exc).__name__}") from None
+        if present is not None:
+            digests = present
+            if not digests:
+                return []
+        db = self._connection()
+        limit = min(_MAX_DIGESTS_PER_STATEMENT, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        rows: list[tuple[str, KeyMatch]] = []
+        try:
+            for start in range(0, len(digests), limit):
+                chunk = list(digests[start : start + limit])
+                size = next((s for s in _STATEMENT_SIZES if s >= len(chunk)), len(chunk))
+                size = min(size, limit)
+                chunk += [chunk[0]] * (size - len(chunk))
+                sql = _MATCH_DIGESTS.format(marks=", ".join("?" * size))
+                for digest, *match in db.execute(sql, chunk):
+                    rows.append((digest, KeyMatch(*match)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"look-up failed: {type(exc).__name__}") from None
+        return rows
 
     def store(self, records: Iterable[StoredRecord], replace_all: bool, scheme: str) -> int:
         """See RecordStore.store. One transaction: a failure leaves the previous state."""
