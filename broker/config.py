@@ -8,6 +8,7 @@ from pathlib import Path
 
 from selec.config import ConfigReader, load_yaml, read_secret
 from selec.countries import MEMBER_STATES
+from selec.tls import TlsFiles, tls_files_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class CountrySettings:
     endpoint: str
     deadline_seconds: float
     index_only: bool = False
+    decision_deadline_hours: float = 48.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,22 @@ class IndexSettings:
         """Whether the broker has a reference index at all."""
         return self.backend != "none"
 
+    def sqlite_beside(self, name: str) -> Path | None:
+        """Another SQLite file next to the index (requests, audit)."""
+        if self.sqlite_path is None:
+            return None
+        return self.sqlite_path.with_name(f"{self.sqlite_path.stem}-{name}.db")
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    """TLS files, the token issuer's key and the grant signing key (all optional in dev)."""
+
+    tls: TlsFiles | None = None
+    token_public_key: Path | None = None
+    token_audience: str = "selec-broker"
+    grant_signing_key: Path | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
@@ -71,6 +89,7 @@ class BrokerSettings:
     index: IndexSettings = IndexSettings("none")
     workers: int = 1
     metrics_listen: str | None = None
+    security: SecuritySettings = SecuritySettings()
 
     def __repr__(self) -> str:
         return f"BrokerSettings(listen={self.listen!r}, countries={len(self.countries)})"
@@ -100,6 +119,9 @@ def load_broker_settings(
             "index",
             "workers",
             "metrics_listen",
+            "tls",
+            "auth",
+            "grants",
         }
     )
     return BrokerSettings(
@@ -114,6 +136,24 @@ def load_broker_settings(
         index=_index(reader.section("index", required=False)),
         workers=_workers(reader, listen),
         metrics_listen=reader.optional_address("metrics_listen"),
+        security=_security(reader),
+    )
+
+
+def _security(reader: ConfigReader) -> SecuritySettings:
+    auth = reader.section("auth", required=False)
+    auth.reject_unknown({"token_public_key_file", "audience"})
+    grants = reader.section("grants", required=False)
+    grants.reject_unknown({"signing_key_file"})
+    return SecuritySettings(
+        tls=tls_files_from(reader.section("tls", required=False)),
+        token_public_key=auth.path("token_public_key_file")
+        if auth.has("token_public_key_file")
+        else None,
+        token_audience=auth.string("audience", "selec-broker"),
+        grant_signing_key=grants.path("signing_key_file")
+        if grants.has("signing_key_file")
+        else None,
     )
 
 
@@ -133,13 +173,18 @@ def _countries(section: ConfigReader) -> tuple[CountrySettings, ...]:
                 code, f"not a member state (expected one of {', '.join(MEMBER_STATES)})"
             )
         entry = section.section(code)
-        entry.reject_unknown({"endpoint", "deadline_seconds", "index_only"})
+        entry.reject_unknown(
+            {"endpoint", "deadline_seconds", "index_only", "decision_deadline_hours"}
+        )
         result.append(
             CountrySettings(
                 country=code,
                 endpoint=entry.address("endpoint"),
                 deadline_seconds=entry.number("deadline_seconds", 2.0, positive=True),
                 index_only=entry.boolean("index_only", False),
+                decision_deadline_hours=entry.number(
+                    "decision_deadline_hours", 48.0, positive=True
+                ),
             )
         )
     if not result:

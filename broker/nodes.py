@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import grpc
 from tenacity import (
@@ -40,6 +41,7 @@ ERROR = broker_pb2.COUNTRY_STATUS_ERROR
 INDEXED_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_HIT
 INDEXED_NO_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_NO_HIT
 MAX_DETAIL = 200
+MATCH_BATCH_METHOD = "/selec.v1.ConnectorService/MatchBatch"
 RECENT_CALLS = 200
 
 CHANNEL_OPTIONS = (
@@ -89,8 +91,10 @@ class NodeClient:
         settings: CountrySettings,
         retry: RetryPolicy,
         suspension: SuspensionPolicy,
+        *,
         channel: grpc.aio.Channel | None = None,
         on_retry: Callable[[str], None] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.settings = settings
         self.country = settings.country
@@ -98,9 +102,13 @@ class NodeClient:
         self._on_retry = on_retry
         self.suspension = Suspension(suspension)
         self.recent_latencies: deque[float] = deque(maxlen=RECENT_CALLS)
-        self._channel = channel or grpc.aio.insecure_channel(
-            settings.endpoint, options=CHANNEL_OPTIONS
-        )
+        if channel is None:
+            channel = (
+                grpc.aio.secure_channel(settings.endpoint, credentials, options=CHANNEL_OPTIONS)
+                if credentials is not None
+                else grpc.aio.insecure_channel(settings.endpoint, options=CHANNEL_OPTIONS)
+            )
+        self._channel = channel
         self._stub = connector_pb2_grpc.ConnectorServiceStub(self._channel)
 
     async def close(self) -> None:
@@ -110,6 +118,17 @@ class NodeClient:
     async def describe(self, deadline_seconds: float) -> connector_pb2.DescribeResponse:
         """The node's Describe answer (raises grpc.aio.AioRpcError)."""
         return await self._stub.Describe(connector_pb2.DescribeRequest(), timeout=deadline_seconds)
+
+    async def release(
+        self, request: connector_pb2.ReleaseRequest, deadline_seconds: float
+    ) -> connector_pb2.ReleaseResponse:
+        """Ask the node to release a record for a signed grant (raises AioRpcError).
+
+        Not retried: a release consumes the grant's nonce at the node.
+        """
+        return await self._stub.Release(
+            request, timeout=deadline_seconds, metadata=outgoing_metadata()
+        )
 
     async def ask(
         self, request: connector_pb2.MatchRequest, started: float, cap: float | None
@@ -205,6 +224,95 @@ class NodeClient:
             return CountryOutcome(self.country, UNAVAILABLE, latency, detail="node unreachable")
         detail = f"{code.name}: {(exc.details() or '')[:MAX_DETAIL]}"
         return CountryOutcome(self.country, ERROR, latency, detail=detail)
+
+    async def match_batch(
+        self,
+        request: connector_pb2.MatchBatchRequest | bytes,
+        started: float,
+        cap: float | None,
+    ) -> tuple[CountryOutcome, list[connector_pb2.KeySetHits]]:
+        """Match one batch of a screening, under the rules of `ask`.
+
+        The request may be given serialized: a screening asks every country the same
+        batch, and serializing tens of thousands of keys once instead of per country is a
+        measurable part of the broker's work.
+
+        The node's own deadline capped by the caller's budget, retries on UNAVAILABLE only
+        (MatchBatch is read-only too), no call while suspended, and each outcome counts
+        toward the suspension as a search's does, so a node that fails batches is spared
+        the rest of a long screening. The outcome is HIT when any set hit and carries no
+        hits itself: they are per subject, in the KeySetHits. Batch latencies stay out of
+        `recent_latencies`, which `selec status` reads as single-search latencies.
+        """
+        if not self.suspension.allows_call():
+            state = self.suspension.state()
+            detail = (
+                f"suspended for {state.remaining_seconds:.1f} s after "
+                f"{state.consecutive_failures} failures ({state.last_failure})"
+            )
+            return CountryOutcome(
+                self.country, UNAVAILABLE, time.monotonic() - started, detail=detail
+            ), []
+        own = self.settings.deadline_seconds
+        budget = own if cap is None else max(0.0, min(own, cap))
+        rpc = self._stub.MatchBatch
+        if isinstance(request, bytes):
+            rpc = self._channel.unary_unary(
+                MATCH_BATCH_METHOD,
+                request_serializer=None,
+                response_deserializer=connector_pb2.MatchBatchResponse.FromString,
+            )
+        try:
+            response = await self._call_with_retries(rpc, request, started + budget)
+        except (TimeoutError, grpc.aio.AioRpcError) as exc:
+            outcome = self._failure(exc, time.monotonic() - started, budget)
+            if not (outcome.status == TIMEOUT and budget < own):
+                self.suspension.record_failure(outcome.detail)
+            return outcome, []
+        latency = time.monotonic() - started
+        if response.country != self.country:
+            detail = f"node answered as {response.country[:8]!r}, expected {self.country}"
+            self.suspension.record_failure(detail)
+            return CountryOutcome(self.country, ERROR, latency, detail=detail), []
+        self.suspension.record_success()
+        results = list(response.results)
+        return CountryOutcome(self.country, HIT if results else NO_HIT, latency), results
+
+    async def _call_with_retries(
+        self, rpc: grpc.aio.UnaryUnaryMultiCallable, request: object, deadline: float
+    ) -> Any:
+        """`_call` and `_retry_call` for any read-only unary method of the node.
+
+        A plain first attempt; tenacity only after a transient failure, while the deadline
+        allows.
+        """
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        try:
+            return await rpc(request, timeout=remaining, metadata=outgoing_metadata())
+        except grpc.aio.AioRpcError as exc:
+            if self._retry.attempts < 2 or not _is_transient(exc):
+                raise
+        if self._on_retry is not None:
+            self._on_retry(self.country)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.attempts - 1)
+            | stop_before_delay(max(0.0, deadline - time.monotonic())),
+            wait=wait_exponential_jitter(
+                multiplier=self._retry.backoff_seconds, jitter=self._retry.backoff_seconds, max=1.0
+            ),
+            retry=retry_if_exception(_is_transient),
+            before_sleep=lambda _state: self._on_retry and self._on_retry(self.country),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                return await rpc(request, timeout=remaining, metadata=outgoing_metadata())
+        raise AssertionError("unreachable: tenacity reraises the last failure")
 
 
 async def fan_out(

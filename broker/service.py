@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 import grpc
 
+from broker.audit import AuditRecord
+from broker.audit_trail import AuditTrail
+from broker.auth import current_identity
 from broker.criteria import InvalidCriteria, search_keys
 from broker.index import IndexedKey, IndexedReference, Publication, ReferenceIndexError
 from broker.indexing import IndexView, PublicationFeed
@@ -30,6 +33,7 @@ from broker.nodes import (
     NodeClient,
     fan_out,
 )
+from broker.screening import screen
 from connectors.keys import KeyScheme
 from connectors.records import CATEGORIES, KINDS
 from selec.v1 import broker_pb2, broker_pb2_grpc, common_pb2, connector_pb2
@@ -90,6 +94,8 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         *,
         index: IndexView | None = None,
         index_only: frozenset[str] = frozenset(),
+        audit: AuditTrail | None = None,
+        publishers_need_identity: bool = False,
     ) -> None:
         self._scheme = scheme
         self._clients = clients
@@ -97,6 +103,56 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         self._metrics = metrics
         self._index = index
         self._index_only = index_only
+        self._audit = audit
+        self._publishers_need_identity = publishers_need_identity
+
+    def _audit_search(
+        self,
+        request: broker_pb2.SearchRequest,
+        outcome: str,
+        countries: list[str],
+        *,
+        keys: tuple[str, ...] = (),
+        search_id: str = "",
+        final: list[CountryOutcome] | None = None,
+        detail: str = "",
+    ) -> None:
+        """Audit a search and each hit it returned: criteria as blind keys only."""
+        if self._audit is None:
+            return
+        who = current_identity.get()
+        now = dt.datetime.now(dt.UTC)
+        common = {
+            "at": now,
+            "actor": who.officer,
+            "actor_country": who.country,
+            "purpose": request.purpose[:MAX_PURPOSE],
+            "legal_basis": request.legal_basis[:MAX_PURPOSE],
+            "search_id": search_id,
+        }
+        self._audit.record(
+            AuditRecord(
+                action="search",
+                outcome=outcome,
+                countries=tuple(countries),
+                blind_keys=keys,
+                detail=detail[:200],
+                **common,
+            )
+        )
+        for country_outcome in final or ():
+            for hit in country_outcome.hits:
+                self._audit.record(
+                    AuditRecord(
+                        action="hit",
+                        outcome=broker_pb2.CountryStatus.Name(country_outcome.status)
+                        .removeprefix("COUNTRY_STATUS_")
+                        .lower(),
+                        countries=(country_outcome.country,),
+                        reference=hit.reference,
+                        **common,
+                    )
+                )
 
     def _countries(self, asked: list[str]) -> list[str]:
         if not asked:
@@ -166,6 +222,12 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             keys = search_keys(request.criteria, self._scheme)
         except (SearchRejected, InvalidCriteria) as exc:
             self._metrics.refused.labels("invalid_argument").inc()
+            self._audit_search(
+                request,
+                "refused",
+                list(request.countries)[:MAX_COUNTRIES],
+                detail=str(exc).split(":")[0],
+            )
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             return
         search_id = uuid.uuid4().hex
@@ -207,6 +269,14 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         subjects = correlate(final, strengths)
         results = [outcome.result() for outcome in final]
         self._metrics.searches.labels(_search_outcome(final)).inc()
+        self._audit_search(
+            request,
+            _search_outcome(final),
+            countries,
+            keys=tuple(f"{k.key_type}:{k.digest}" for k in keys.keys),
+            search_id=search_id,
+            final=final,
+        )
         log.info(
             "search search_id=%s countries=%d keys=%d outcomes=%s subjects=%d elapsed=%.3f",
             search_id,
@@ -226,6 +296,24 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
                 subjects=subjects,
             )
         )
+
+    async def Screen(
+        self,
+        request_iterator: AsyncIterator[broker_pb2.ScreenRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[broker_pb2.ScreenEvent]:
+        """Screen a stream of subjects: a result per subject in order, then the summary."""
+        events = screen(
+            request_iterator,
+            context,
+            self._scheme,
+            self._clients,
+            self._metrics,
+            margin=self._margin,
+            index_only=self._index_only,
+        )
+        async for event in events:
+            yield event
 
     async def GetStatus(
         self, request: broker_pb2.GetStatusRequest, context: grpc.aio.ServicerContext
@@ -269,6 +357,17 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         name = broker_pb2.CountryStatus.Name(outcome.status).removeprefix("COUNTRY_STATUS_")
         self._metrics.country_calls.labels(outcome.country, name.lower()).inc()
         self._metrics.country_call_seconds.labels(outcome.country).observe(outcome.latency_seconds)
+
+    async def _check_publisher(self, country: str, context: grpc.aio.ServicerContext) -> None:
+        """With authentication on, only that country's node (role node) or an admin."""
+        if not self._publishers_need_identity:
+            return
+        who = current_identity.get()
+        if not (who.has("admin") or (who.has("node") and who.country == country)):
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"only the {country} node (or an admin) may publish for {country}",
+            )
 
     def _header_problem(
         self, first: broker_pb2.PublishRequest | None
@@ -328,6 +427,8 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
                 grpc.StatusCode.FAILED_PRECONDITION, "this broker has no reference index"
             )
         first = await anext(aiter(request_iterator), None)
+        if first is not None and first.HasField("header"):
+            await self._check_publisher(first.header.country, context)
         rejection = self._header_problem(first)
         if rejection is not None:
             await context.abort(*rejection)

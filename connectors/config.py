@@ -9,6 +9,7 @@ from pathlib import Path
 from connectors.publisher import PublishSchedule
 from selec.config import ConfigReader, load_yaml, read_secret
 from selec.countries import MEMBER_STATES
+from selec.tls import TlsFiles, tls_files_from
 
 BACKENDS = ("sqlite",)
 
@@ -27,9 +28,16 @@ class ConnectorSettings:
     grace_seconds: float
     publish: PublishSchedule | None = None
     metrics_listen: str | None = None
+    tls: TlsFiles | None = None
+    broker_public_key: Path | None = None
 
     def __repr__(self) -> str:
         return f"ConnectorSettings(country={self.country!r}, listen={self.listen!r})"
+
+    def without_transport_security(self) -> ConnectorSettings:
+        """The same settings in plaintext and without a publishing token (development)."""
+        publish = replace(self.publish, token_file=None) if self.publish else None
+        return replace(self, tls=None, publish=publish)
 
     def with_publish_broker(self, broker: str) -> ConnectorSettings:
         """The same settings publishing to another broker address (the demo's ports)."""
@@ -53,6 +61,8 @@ def load_connector_settings(
             "grace_seconds",
             "publish",
             "metrics_listen",
+            "tls",
+            "broker_public_key_file",
         }
     )
     return connector_settings_from(reader, listen)
@@ -83,11 +93,17 @@ def connector_settings_from(reader: ConfigReader, listen: str | None = None) -> 
         grace_seconds=reader.number("grace_seconds", 5.0, minimum=0),
         publish=_publish(reader.section("publish", required=False)),
         metrics_listen=reader.optional_address("metrics_listen"),
+        tls=tls_files_from(reader.section("tls", required=False)),
+        broker_public_key=reader.path("broker_public_key_file")
+        if reader.has("broker_public_key_file")
+        else None,
     )
 
 
 def _publish(section: ConfigReader) -> PublishSchedule | None:
-    section.reject_unknown({"broker", "interval_seconds", "on_start", "deadline_seconds"})
+    section.reject_unknown(
+        {"broker", "interval_seconds", "on_start", "deadline_seconds", "token_file"}
+    )
     if not section.has("broker"):
         if any(True for _ in section):
             raise section.error("broker", "required when publishing is configured")
@@ -97,4 +113,5 @@ def _publish(section: ConfigReader) -> PublishSchedule | None:
         interval_seconds=section.number("interval_seconds", 3600.0, positive=True),
         on_start=section.boolean("on_start", True),
         deadline_seconds=section.number("deadline_seconds", 600.0, positive=True),
+        token_file=section.path("token_file") if section.has("token_file") else None,
     )

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -36,6 +38,19 @@ class PublishSchedule:
     interval_seconds: float
     on_start: bool
     deadline_seconds: float = 600.0
+    token_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAccess:
+    """How a node reaches the broker: TLS (trusting the federation CA) and its token."""
+
+    credentials: grpc.ChannelCredentials | None = None
+    token: str | None = None
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """The call metadata carrying the token."""
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
 
 def timestamp(moment: dt.datetime) -> timestamp_pb2.Timestamp:
@@ -86,20 +101,32 @@ def publish(
     scheme_version: str,
     broker: str,
     deadline_seconds: float = 600.0,
+    *,
+    access: BrokerAccess | None = None,
 ) -> broker_pb2.PublishResponse:
     """Publish everything the store holds to the broker at HOST:PORT (blocking).
 
     Raises grpc.RpcError when the broker refuses or cannot be reached.
     """
+    access = access or BrokerAccess()
     as_of = dt.datetime.now(dt.UTC)
-    with grpc.insecure_channel(broker) as channel:
+    channel = (
+        grpc.secure_channel(broker, access.credentials)
+        if access.credentials is not None
+        else grpc.insecure_channel(broker)
+    )
+    with channel:
         stub = broker_pb2_grpc.BrokerServiceStub(channel)
         stream = publication_stream(country, scheme_version, store.published_records(), as_of)
-        return stub.Publish(stream, timeout=deadline_seconds)
+        return stub.Publish(stream, timeout=deadline_seconds, metadata=access.metadata())
 
 
 async def publish_on_schedule(
-    store: RecordStore, country: str, scheme_version: str, schedule: PublishSchedule
+    store: RecordStore,
+    country: str,
+    scheme_version: str,
+    schedule: PublishSchedule,
+    access: BrokerAccess | None = None,
 ) -> None:
     """Publish at start (if asked) and then every interval, until cancelled.
 
@@ -112,12 +139,15 @@ async def publish_on_schedule(
         await asyncio.sleep(delay)
         try:
             reply = await asyncio.to_thread(
-                publish,
-                store,
-                country,
-                scheme_version,
-                schedule.broker,
-                schedule.deadline_seconds,
+                functools.partial(
+                    publish,
+                    store,
+                    country,
+                    scheme_version,
+                    schedule.broker,
+                    schedule.deadline_seconds,
+                    access=access,
+                )
             )
         except grpc.RpcError as exc:
             code = exc.code().name  # type: ignore[attr-defined]

@@ -17,7 +17,9 @@ import grpc
 
 from connectors.metrics import NodeMetrics
 from connectors.records import CATEGORIES, KINDS
+from connectors.release import Releaser, ReleaseRefused
 from connectors.store import KeyMatch, RecordStore, StoreError
+from selec.tls import peer_common_name
 from selec.v1 import common_pb2, connector_pb2, connector_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -162,12 +164,18 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
     """Answers Match, MatchBatch and Describe from a RecordStore."""
 
     def __init__(
-        self, country: str, scheme_version: str, store: RecordStore, metrics: NodeMetrics
+        self,
+        country: str,
+        scheme_version: str,
+        store: RecordStore,
+        metrics: NodeMetrics,
+        releaser: Releaser | None = None,
     ) -> None:
         self.country = country
         self.scheme_version = scheme_version
         self.store = store
         self.metrics = metrics
+        self.releaser = releaser
 
     async def Match(
         self, request: connector_pb2.MatchRequest, context: grpc.aio.ServicerContext
@@ -209,6 +217,41 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
         self.metrics.matches.labels("hit" if hits else "no_hit").inc()
         log.debug("match keys=%d hits=%d", len(digests), len(hits))
         return connector_pb2.MatchResponse(country=self.country, hits=hits)
+
+    async def Release(
+        self, request: connector_pb2.ReleaseRequest, context: grpc.aio.ServicerContext
+    ) -> connector_pb2.ReleaseResponse:
+        """Release one record for a genuine, unexpired, unused grant; log it at home."""
+        if self.releaser is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "this node releases nothing: no broker_public_key_file configured",
+            )
+        assert self.releaser is not None
+        try:
+            released = await asyncio.to_thread(
+                self.releaser.release, request, peer_common_name(context)
+            )
+        except ReleaseRefused as exc:
+            code = grpc.StatusCode.NOT_FOUND if exc.not_found else grpc.StatusCode.PERMISSION_DENIED
+            log.warning("release refused: %s", exc)
+            await context.abort(code, f"release refused: {exc}")
+        grant = released.grant
+        log.info(
+            "released request_id=%s reference=%s requester_country=%s handling=%s",
+            grant.request_id,
+            grant.reference,
+            grant.requester_country,
+            grant.handling_code,
+        )
+        return connector_pb2.ReleaseResponse(
+            reference=grant.reference,
+            kind=KINDS[released.kind],  # type: ignore[arg-type]
+            category=CATEGORIES[released.category],  # type: ignore[arg-type]
+            fields=released.fields,
+            handling_code=grant.handling_code,
+            handling_note=grant.handling_note,
+        )
 
     async def MatchBatch(
         self, request: connector_pb2.MatchBatchRequest, context: grpc.aio.ServicerContext

@@ -58,8 +58,11 @@ async def start_server(
     listen: str,
     register: Callable[[grpc.aio.Server], None],
     service_names: Iterable[str],
+    *,
     registry: CollectorRegistry | None = None,
     reuse_port: bool = False,
+    credentials: grpc.ServerCredentials | None = None,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> RunningServer:
     """Create, bind and start a server; register adds the project's servicers to it.
 
@@ -67,9 +70,9 @@ async def start_server(
     lets several worker processes serve one port (the kernel spreads the connections);
     off by default, so a port already taken fails fast.
     """
-    interceptors = [RpcObserver(registry)] if registry is not None else []
+    observers = [RpcObserver(registry)] if registry is not None else []
     server = grpc.aio.server(
-        interceptors=interceptors,
+        interceptors=[*observers, *interceptors],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -84,7 +87,10 @@ async def start_server(
         (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     try:
-        port = server.add_insecure_port(listen)
+        if credentials is None:
+            port = server.add_insecure_port(listen)
+        else:
+            port = server.add_secure_port(listen, credentials)
     except RuntimeError:
         port = 0
     if port == 0:

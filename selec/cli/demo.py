@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import secrets
@@ -31,12 +32,14 @@ from connectors.config import ConnectorSettings, load_connector_settings
 from connectors.importer import import_records
 from connectors.node import make_keyer, open_store
 from connectors.synthetic import generate
+from selec.cli.keys_cmd import create_demo_security, issue_demo_tokens
 from selec.cli.paths import DEFAULT_DATA_DIR, DEMO_CONFIG_DIR, config_environ, node_config
 from selec.serving import termination_signals
 
 DEFAULT_PERSONS = 10_000
 DEFAULT_SEED = 2026
 READY_TIMEOUT_SECONDS = 60.0
+DEMO_TOKEN_LIFETIME = dt.timedelta(hours=12)
 SAMPLE_CRITERIA = "--given Jovan --family Petrovic --dob 1985-03-14"
 
 
@@ -66,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--node-port-base",
         type=int,
         help="nodes listen on base+1 .. base+11 instead of the config's ports",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="development only: plaintext everywhere, no tokens, no approval workflow",
     )
 
 
@@ -140,8 +148,15 @@ def _metrics_listen(configured: str | None, base: int | None, offset: int) -> st
     return f"{configured.rpartition(':')[0]}:{base + offset}"
 
 
-async def _wait_serving(address: str, deadline: float) -> bool:
-    async with grpc.aio.insecure_channel(address) as channel:
+async def _wait_serving(
+    address: str, deadline: float, credentials: grpc.ChannelCredentials | None
+) -> bool:
+    opened = (
+        grpc.aio.secure_channel(address, credentials)
+        if credentials is not None
+        else grpc.aio.insecure_channel(address)
+    )
+    async with opened as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             try:
@@ -164,7 +179,11 @@ class NodePlan:
 
 
 def _start_nodes(
-    nodes: Mapping[str, NodePlan], environ: Mapping[str, str], log_dir: Path, broker: str
+    nodes: Mapping[str, NodePlan],
+    environ: Mapping[str, str],
+    log_dir: Path,
+    broker: str,
+    insecure: bool,
 ) -> dict[str, subprocess.Popen[bytes]]:
     log_dir.mkdir(parents=True, exist_ok=True)
     children = {}
@@ -185,6 +204,8 @@ def _start_nodes(
         ]
         if plan.metrics_listen:
             command += ["--metrics-listen", plan.metrics_listen]
+        if insecure:
+            command.append("--insecure")
         with (log_dir / f"{country.lower()}.log").open("ab") as log:
             children[country] = subprocess.Popen(
                 command,
@@ -209,9 +230,11 @@ def _stop_nodes(children: Mapping[str, subprocess.Popen[bytes]], grace: float) -
             child.wait()
 
 
-def sample_search(broker: str) -> str:
+def sample_search(broker: str, data_dir: Path, insecure: bool) -> str:
     """A search for the first demo subject (held in RS, in Cyrillic), typed in plain Latin."""
-    return f"selec search --broker {broker} {SAMPLE_CRITERIA}"
+    where = "" if data_dir == DEFAULT_DATA_DIR.resolve() else f" --data-dir {data_dir}"
+    security = " --insecure" if insecure else where
+    return f"selec search --broker {broker}{security} {SAMPLE_CRITERIA}"
 
 
 async def _serve(
@@ -219,16 +242,20 @@ async def _serve(
     nodes: Mapping[str, NodePlan],
     environ: Mapping[str, str],
     data_dir: Path,
+    *,
     started: float,
+    insecure: bool,
 ) -> int:
+    tls = broker_settings.security.tls
+    probe = tls.channel_credentials() if tls is not None else None
     async with termination_signals() as stopping:
         # The broker first, so the nodes' first publication finds it.
         broker = await start_broker(broker_settings)
-        children = _start_nodes(nodes, environ, data_dir / "logs", broker.address)
+        children = _start_nodes(nodes, environ, data_dir / "logs", broker.address, insecure)
         try:
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
             ready = await asyncio.gather(
-                *(_wait_serving(plan.listen, deadline) for plan in nodes.values())
+                *(_wait_serving(plan.listen, deadline, probe) for plan in nodes.values())
             )
             for (country, plan), ok in zip(nodes.items(), ready, strict=True):
                 state = f"pid {children[country].pid}" if ok else "NOT READY (see logs)"
@@ -240,7 +267,7 @@ async def _serve(
             print(f"  broker    on {broker.address}{shown}", flush=True)
             print(f"logs in {data_dir / 'logs'}", flush=True)
             print("try, in another terminal:", flush=True)
-            print(f"  {sample_search(broker.address)}", flush=True)
+            print(f"  {sample_search(broker.address, data_dir, insecure)}", flush=True)
             print(
                 f"federation ready in {time.perf_counter() - started:.1f} s; "
                 "Ctrl-C stops everything.",
@@ -262,9 +289,17 @@ def run(options: argparse.Namespace) -> int:
     environ = config_environ(data_dir)
     config_dir: Path = options.config_dir
     ensure_secret(data_dir / "federation.key")
+    if not options.insecure:
+        create_demo_security(data_dir)
+        issue_demo_tokens(data_dir, DEMO_TOKEN_LIFETIME)
     broker_settings = load_broker_settings(
         config_dir / "broker.yaml", options.broker_listen, environ
     )
+    if options.insecure:
+        broker_settings = replace(
+            broker_settings,
+            security=replace(broker_settings.security, tls=None, token_public_key=None),
+        )
     node_configs: dict[str, Path] = {}
     nodes: dict[str, NodePlan] = {}
     endpoints = []
@@ -293,7 +328,7 @@ def run(options: argparse.Namespace) -> int:
         f"({time.perf_counter() - started:.1f} s so far) ...",
         flush=True,
     )
-    return asyncio.run(_serve(broker_settings, nodes, environ, data_dir, started))
+    return asyncio.run(_serve(broker_settings, nodes, environ, data_dir, started, options.insecure))
 
 
 def _with_endpoints(settings: BrokerSettings, endpoints: Mapping[str, str]) -> BrokerSettings:

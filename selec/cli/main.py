@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from selec.cli import demo, search, services, status
+from selec.cli import demo, keys_cmd, search, services, status, workflow
 from selec.config import ConfigError
 from selec.observability import configure_logging
 from selec.serving import ServeError
@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     services.add_publish_arguments(
         commands.add_parser("publish", help="publish a node's anonymized references now")
     )
+    workflow.add_arguments(commands)
+    keys_cmd.add_certs_arguments(
+        commands.add_parser("certs", help="create the demo CA, certificates, keys and tokens")
+    )
+    keys_cmd.add_token_arguments(commands.add_parser("token", help="issue a demo token"))
     services.add_service_arguments(
         commands.add_parser("broker", help="run the broker from a YAML config"),
         default_config=demo.DEMO_CONFIG_DIR / "broker.yaml",
@@ -52,6 +57,14 @@ COMMANDS = {
     "status": status.run,
     "broker": services.run_broker,
     "connector": services.run_connector,
+    "request": workflow.run_request,
+    "requests": workflow.run_requests,
+    "decide": workflow.run_decide,
+    "withdraw": workflow.run_withdraw,
+    "reveal": workflow.run_reveal,
+    "audit": workflow.run_audit,
+    "certs": keys_cmd.run_certs,
+    "token": keys_cmd.run_token,
 }
 
 

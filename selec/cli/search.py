@@ -7,8 +7,8 @@ import sys
 
 import grpc
 
+from selec.cli.client import ClientSetupError, add_client_arguments, channel, resolve
 from selec.cli.output import JsonPrinter, TablePrinter
-from selec.cli.paths import DEFAULT_BROKER
 from selec.v1 import broker_pb2, broker_pb2_grpc, common_pb2
 
 _SEX = {"M": common_pb2.SEX_MALE, "F": common_pb2.SEX_FEMALE, "X": common_pb2.SEX_OTHER}
@@ -43,9 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--legal-basis", default="SELEC Convention, art. 2", help="the legal basis of the search"
     )
-    parser.add_argument("--broker", default=DEFAULT_BROKER, help="HOST:PORT of the broker")
     parser.add_argument("--deadline", type=float, default=10.0, help="seconds to wait at most")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_client_arguments(parser, default_identity="officer.gr")
 
 
 def build_request(options: argparse.Namespace) -> broker_pb2.SearchRequest:
@@ -81,11 +81,18 @@ def build_request(options: argparse.Namespace) -> broker_pb2.SearchRequest:
 def run(options: argparse.Namespace) -> int:
     """Search and print; 0 on an answer, 2 on bad criteria, 1 when the broker fails."""
     request = build_request(options)
+    try:
+        connection = resolve(options)
+    except ClientSetupError as exc:
+        print(f"selec search: {exc}", file=sys.stderr)
+        return 2
     printer = JsonPrinter(sys.stdout) if options.json else TablePrinter(sys.stdout)
-    with grpc.insecure_channel(options.broker) as channel:
-        stub = broker_pb2_grpc.BrokerServiceStub(channel)
+    with channel(connection) as opened:
+        stub = broker_pb2_grpc.BrokerServiceStub(opened)
         try:
-            for event in stub.Search(request, timeout=options.deadline):
+            for event in stub.Search(
+                request, timeout=options.deadline, metadata=connection.metadata()
+            ):
                 if event.HasField("answer"):
                     printer.answer(event.answer)
                 else:

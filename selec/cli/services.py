@@ -17,7 +17,7 @@ from broker.config import load_broker_settings
 from broker.server import start_broker
 from connectors.config import load_connector_settings
 from connectors.importer import ImportRejected, import_file
-from connectors.node import make_keyer, open_store, start_node
+from connectors.node import broker_access, make_keyer, open_store, start_node
 from connectors.publisher import publish
 from connectors.store import StoreError
 from selec.cli.paths import DEFAULT_BROKER, DEMO_CONFIG_DIR, config_environ, node_config
@@ -43,6 +43,10 @@ def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path 
     parser.add_argument(
         "--metrics-listen", metavar="HOST:PORT", help="Prometheus endpoint (overrides the file)"
     )
+    parser.add_argument(
+        "--insecure", action="store_true",
+        help="development only: plaintext, no TLS and no tokens, whatever the file says",
+    )
 
 
 def run_broker(options: argparse.Namespace) -> int:
@@ -54,6 +58,9 @@ def run_broker(options: argparse.Namespace) -> int:
     settings = load_broker_settings(
         options.config, options.listen, config_environ(options.data_dir)
     )
+    if options.insecure:
+        settings = replace(settings, security=replace(settings.security, tls=None,
+                                                      token_public_key=None))
     if settings.workers > 1 and options.exit_with_parent is None:
         return supervise_workers(settings.workers, options)
     if settings.workers > 1 and settings.metrics_listen is not None:
@@ -82,6 +89,8 @@ def run_connector(options: argparse.Namespace) -> int:
     )
     if options.publish_to:
         settings = settings.with_publish_broker(options.publish_to)
+    if options.insecure:
+        settings = settings.without_transport_security()
     if options.metrics_listen:
         settings = replace(settings, metrics_listen=options.metrics_listen)
 
@@ -148,7 +157,10 @@ def run_publish(options: argparse.Namespace) -> int:
     broker = options.broker or (settings.publish.broker if settings.publish else DEFAULT_BROKER)
     keyer = make_keyer(settings)
     try:
-        reply = publish(open_store(settings), settings.country, keyer.scheme.version, broker)
+        reply = publish(
+            open_store(settings), settings.country, keyer.scheme.version, broker,
+            access=broker_access(settings),
+        )
     except grpc.RpcError as exc:
         print(f"selec publish: {exc.code().name}: {exc.details()}", file=sys.stderr)  # type: ignore[attr-defined]
         return 1

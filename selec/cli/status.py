@@ -8,14 +8,20 @@ import sys
 
 import grpc
 
-from selec.cli.paths import DEFAULT_BROKER
+from selec.cli.client import (
+    ClientSetupError,
+    add_client_arguments,
+    channel,
+    explain,
+    resolve,
+)
 from selec.v1 import broker_pb2, broker_pb2_grpc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `selec status`."""
-    parser.add_argument("--broker", default=DEFAULT_BROKER, help="HOST:PORT of the broker")
     parser.add_argument("--json", action="store_true", help="one JSON object per node")
+    add_client_arguments(parser, default_identity="admin.selec")
 
 
 def _node_json(node: broker_pb2.NodeStatus) -> dict[str, object]:
@@ -39,13 +45,18 @@ def _node_json(node: broker_pb2.NodeStatus) -> dict[str, object]:
 
 def run(options: argparse.Namespace) -> int:
     """Print the table (or JSON lines); 1 when the broker cannot be asked."""
-    with grpc.insecure_channel(options.broker) as channel:
+    try:
+        connection = resolve(options)
+    except ClientSetupError as exc:
+        print(f"selec status: {exc}", file=sys.stderr)
+        return 2
+    with channel(connection) as opened:
         try:
-            reply = broker_pb2_grpc.BrokerServiceStub(channel).GetStatus(
-                broker_pb2.GetStatusRequest(), timeout=10
+            reply = broker_pb2_grpc.BrokerServiceStub(opened).GetStatus(
+                broker_pb2.GetStatusRequest(), timeout=10, metadata=connection.metadata()
             )
         except grpc.RpcError as exc:
-            print(f"selec status: {exc.code().name}: {exc.details()}", file=sys.stderr)  # type: ignore[attr-defined]
+            print(f"selec status: {explain(exc, options.broker)}", file=sys.stderr)
             return 1
     if options.json:
         for node in reply.nodes:

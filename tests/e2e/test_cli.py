@@ -96,6 +96,10 @@ class Demo:
                 break
         raise AssertionError("demo did not get ready:\n" + "".join(self.output))
 
+    def client_args(self) -> list[str]:
+        """How the client reaches this demo: its broker, CA and demo tokens."""
+        return ["--broker", self.broker, "--data-dir", str(self.data_dir)]
+
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -117,7 +121,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def search_json(demo: Demo | _At, *criteria: str) -> tuple[list[dict], dict]:
-    result = run("search", "--broker", demo.broker, "--json", *criteria)
+    result = run("search", *demo.client_args(), "--json", *criteria)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[-1]["type"] == "summary"
     return lines[:-1], lines[-1]
@@ -148,8 +152,7 @@ def test_search_in_latin_finds_the_serbian_record(demo: Demo) -> None:
 def test_table_output_fills_in_and_summarizes(demo: Demo) -> None:
     result = run(
         "search",
-        "--broker",
-        demo.broker,
+        *demo.client_args(),
         "--given",
         "Jovan",
         "--family",
@@ -167,7 +170,7 @@ def test_table_output_fills_in_and_summarizes(demo: Demo) -> None:
 
 
 def test_bad_criteria_exit_2_with_a_clear_message(demo: Demo) -> None:
-    result = run("search", "--broker", demo.broker, "--given", "Jovan", check=False)
+    result = run("search", *demo.client_args(), "--given", "Jovan", check=False)
     assert result.returncode == 2
     assert "criteria.person.family_names: required" in result.stderr
     assert "Traceback" not in result.stderr
@@ -240,6 +243,7 @@ def test_search_without_a_broker_says_so(tmp_path: Path) -> None:
         "B",
         "--deadline",
         "3",
+        "--insecure",
         check=False,
     )
     assert result.returncode == 1
@@ -306,7 +310,9 @@ def test_publish_then_a_stopped_node_is_answered_from_the_index(tmp_path: Path) 
         assert result.stdout.startswith("published ")
         assert " reference(s) of RS as of " in result.stdout
         rs_pid = next(
-            int(line.split("pid ")[1].split()[0]) for line in demo.output if line.startswith("  node RS")
+            int(line.split("pid ")[1].split()[0])
+            for line in demo.output
+            if line.startswith("  node RS")
         )
         os.kill(rs_pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
@@ -367,3 +373,6 @@ class _At:
 
     def __init__(self, broker: str) -> None:
         self.broker = broker
+
+    def client_args(self) -> list[str]:
+        return ["--broker", self.broker, "--insecure"]

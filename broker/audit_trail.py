@@ -1,0 +1,71 @@
+"""Writing audit events off the hot path, without losing them.
+
+Events are queued and appended in batches by one background task (group commit: one
+transaction or bulk request for many events). `record` returns at once, for searches;
+`record_durably` waits until its event is stored, for requests, decisions and reveals,
+whose answer must not go out before their trace is kept. `close` drains the queue, so a
+broker stopped with SIGTERM loses no event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from broker.audit import AuditLog, AuditRecord
+
+log = logging.getLogger(__name__)
+
+BATCH = 256
+
+
+class AuditTrail:
+    """The broker's single writer of audit events."""
+
+    def __init__(self, audit_log: AuditLog) -> None:
+        self.log = audit_log
+        self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None] | None]] = (
+            asyncio.Queue()
+        )
+        self._writer = asyncio.create_task(self._write())
+
+    def record(self, record: AuditRecord) -> None:
+        """Queue an event; it is stored within a few milliseconds."""
+        self._queue.put_nowait((record, None))
+
+    async def record_durably(self, record: AuditRecord) -> None:
+        """Queue an event and wait until it is stored (raises if it could not be)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((record, done))
+        await done
+
+    async def _write(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await asyncio.to_thread(self.log.append_many, [record for record, _ in batch])
+            except Exception as exc:
+                log.error("audit append failed events=%d: %s", len(batch), type(exc).__name__)
+                for _, done in batch:
+                    if done is not None and not done.done():
+                        done.set_exception(exc)
+                continue
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            for _, done in batch:
+                if done is not None and not done.done():
+                    done.set_result(None)
+
+    async def flush(self) -> None:
+        """Wait until every queued event is stored."""
+        await self._queue.join()
+
+    async def close(self) -> None:
+        """Drain, stop the writer, close the log."""
+        await self.flush()
+        self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
+        await asyncio.to_thread(self.log.close)

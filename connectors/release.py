@@ -1,0 +1,160 @@
+"""Releasing a record for a grant: verified at home, used once, logged at home.
+
+The node checks every grant itself: the broker's Ed25519 signature (with the public key
+from the node's own config), that it is for this country, that it has not expired and
+that its nonce was never used. The nonce is consumed and the release logged in one
+transaction in the node's own database, so a replay is refused even after a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from google.protobuf.message import DecodeError
+
+from selec.tls import BROKER_NAME
+from selec.v1 import connector_pb2
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS releases (
+        nonce VARCHAR(64) PRIMARY KEY,
+        request_id VARCHAR(64) NOT NULL,
+        reference VARCHAR(64) NOT NULL,
+        requester VARCHAR(128) NOT NULL,
+        requester_country VARCHAR(2) NOT NULL,
+        handling_code VARCHAR(4) NOT NULL,
+        purpose VARCHAR(200) NOT NULL,
+        released_at VARCHAR(32) NOT NULL
+    )""",
+)
+
+
+class ReleaseRefused(Exception):
+    """The grant does not allow a release; the message says why (safe to show)."""
+
+    def __init__(self, message: str, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.not_found = not_found
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A record released for a grant."""
+
+    grant: connector_pb2.Grant
+    kind: str
+    category: str
+    fields: dict[str, str]
+
+
+class ReleaseLedger:
+    """The node's record of releases (and so of used nonces), in its SQLite database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        with self._db() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30)
+            self._local.db = db
+        return db
+
+    def release(self, grant: connector_pb2.Grant) -> Released:
+        """Consume the grant's nonce, log the release, return the record; atomically."""
+        db = self._db()
+        try:
+            with db:
+                row = db.execute(
+                    "SELECT kind, category, payload FROM records WHERE reference = ?",
+                    (grant.reference,),
+                ).fetchone()
+                if row is None:
+                    raise ReleaseRefused("no such reference here", not_found=True)
+                db.execute(
+                    "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        grant.nonce,
+                        grant.request_id,
+                        grant.reference,
+                        grant.requester,
+                        grant.requester_country,
+                        grant.handling_code,
+                        grant.purpose[:200],
+                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise ReleaseRefused("grant already used") from None
+        except sqlite3.Error as exc:
+            raise ReleaseRefused(f"node database unavailable ({type(exc).__name__})") from None
+        kind, category, payload = row
+        fields = {
+            k: str(v) for k, v in json.loads(payload).items() if k not in {"kind", "category"}
+        }
+        return Released(grant, kind, category, fields)
+
+    def count(self) -> int:
+        """Releases logged."""
+        return self._db().execute("SELECT COUNT(*) FROM releases").fetchone()[0]
+
+
+class GrantVerifier:
+    """Checks signed grants for one country with the broker's public key."""
+
+    def __init__(self, country: str, broker_key: Ed25519PublicKey) -> None:
+        self.country = country
+        self._key = broker_key
+
+    def verify(
+        self, request: connector_pb2.ReleaseRequest, now: dt.datetime | None = None
+    ) -> connector_pb2.Grant:
+        """The grant, if genuine, for this country and unexpired; ReleaseRefused otherwise."""
+        try:
+            self._key.verify(request.signature, request.grant)
+        except InvalidSignature:
+            raise ReleaseRefused("grant signature invalid") from None
+        grant = connector_pb2.Grant()
+        try:
+            grant.ParseFromString(request.grant)
+        except DecodeError:
+            raise ReleaseRefused("grant malformed") from None
+        if grant.country != self.country:
+            raise ReleaseRefused("grant is for another country")
+        moment = now or dt.datetime.now(dt.UTC)
+        if grant.expires_at <= int(moment.timestamp()):
+            raise ReleaseRefused("grant expired")
+        if len(grant.nonce) < 16 or not grant.reference or not grant.requester:
+            raise ReleaseRefused("grant incomplete")
+        return grant
+
+
+class Releaser:
+    """Release for the ConnectorService: verify, then consume and log (see module doc).
+
+    With TLS, only the broker's certificate (CN "broker") may ask at all.
+    """
+
+    def __init__(
+        self, verifier: GrantVerifier, ledger: ReleaseLedger, tls_peer_required: bool
+    ) -> None:
+        self.verifier = verifier
+        self.ledger = ledger
+        self.tls_peer_required = tls_peer_required
+
+    def release(self, request: connector_pb2.ReleaseRequest, peer: str | None) -> Released:
+        """The released record, or ReleaseRefused."""
+        if self.tls_peer_required and peer != BROKER_NAME:
+            raise ReleaseRefused("only the broker may ask for a release")
+        return self.ledger.release(self.verifier.verify(request))
