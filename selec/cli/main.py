@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from selec.cli import demo, keys_cmd, search, services, status, workflow
+from selec.cli import demo, keys_cmd, screen, search, services, status, workflow
 from selec.config import ConfigError
 from selec.observability import configure_logging
 from selec.serving import ServeError
@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("demo", help="run the 11 nodes and the broker on this machine")
     )
     search.add_arguments(commands.add_parser("search", help="search the federation"))
+    screen.add_arguments(
+        commands.add_parser("screen", help="screen a list of subjects (CSV or JSONL)")
+    )
     services.add_import_arguments(
         commands.add_parser("import", help="import records into a node's database")
     )
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "demo": demo.run,
     "search": search.run,
+    "screen": screen.run,
     "import": services.run_import,
     "publish": services.run_publish,
     "status": status.run,
