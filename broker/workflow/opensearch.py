@@ -72,6 +72,7 @@ class OpenSearchRequestStore:
         self.prefix = queries.check_prefix(prefix)
         self.alias = queries.requests_alias(prefix)
         self.index = queries.requests_index(prefix)
+        self._prepared = False
 
     @classmethod
     def from_url(
@@ -116,6 +117,13 @@ class OpenSearchRequestStore:
                 _raise_translated(exc, "prepare")
         except _DRIVER_ERRORS as exc:
             _raise_translated(exc, "prepare")
+        self._prepared = True
+
+    def _ensure_prepared(self) -> None:
+        """Prepare on first use, as the SQLite store does, so a broker that skipped
+        ``prepare`` gets an empty store rather than an error (or an auto-created index)."""
+        if not self._prepared:
+            self.prepare()
 
     def ping(self) -> bool:
         """Reachable, and the requests index is not red; never raises."""
@@ -139,6 +147,7 @@ class OpenSearchRequestStore:
         """Index the request only if its id is new."""
         if not isinstance(request, DetailsRequest):
             raise ValueError("create takes a DetailsRequest")
+        self._ensure_prepared()
         try:
             answer = self._client.index(
                 index=self.alias,
@@ -158,6 +167,7 @@ class OpenSearchRequestStore:
         """Index the request if the document is still at ``expected_version``."""
         if not isinstance(request, DetailsRequest):
             raise ValueError("update takes a DetailsRequest")
+        self._ensure_prepared()
         seq_no, primary_term = queries.parse_version(expected_version)
         try:
             answer = self._client.index(
@@ -189,6 +199,7 @@ class OpenSearchRequestStore:
     def get(self, request_id: str) -> DetailsRequest:
         """A realtime get: it sees every acknowledged write, refreshed or not."""
         check_request_id(request_id)
+        self._ensure_prepared()
         try:
             hit = self._client.get(index=self.alias, id=request_id)
         except NotFoundError as exc:
@@ -228,6 +239,7 @@ class OpenSearchRequestStore:
         )
         if query.matches_nothing:
             return []
+        self._ensure_prepared()
         answer = self._call(
             "list", self._client.search, index=self.alias, body=queries.list_body(query)
         )
@@ -236,6 +248,7 @@ class OpenSearchRequestStore:
     def count_overdue(self, at: datetime) -> dict[str, int]:
         """One terms aggregation over pending requests past their deadline."""
         body = queries.count_overdue_body(utc(at, "at"))
+        self._ensure_prepared()
         answer = self._call("count overdue", self._client.search, index=self.alias, body=body)
         return queries.overdue_from_answer(answer)
 

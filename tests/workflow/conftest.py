@@ -38,10 +38,12 @@ class Backend(Generic[S]):
     prefix: str | None = None
     opened: list[S] = field(default_factory=list)
 
-    def open(self) -> S:
-        """A new, prepared instance on this store (another broker, or one restarted)."""
+    def open(self, *, prepare: bool = True) -> S:
+        """A new instance on this store (another broker, or one restarted), prepared
+        unless asked not to be."""
         instance = self.opener()
-        instance.prepare()
+        if prepare:
+            instance.prepare()
         self.opened.append(instance)
         return instance
 

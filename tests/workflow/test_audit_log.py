@@ -46,6 +46,14 @@ def test_is_an_audit_log(audit: AuditLog) -> None:
     assert audit.ping() is True
 
 
+def test_a_log_never_prepared_prepares_itself(logs: Backend[AuditLog]) -> None:
+    assert list(logs.open(prepare=False).events()) == []
+    appended = logs.open(prepare=False).append(record(0))
+
+    assert list(logs.open(prepare=False).events()) == [appended]
+    assert logs.open(prepare=False).verify().ok
+
+
 def test_appends_are_numbered_and_chained(audit: AuditLog) -> None:
     first = audit.append(record(1))
     second = audit.append(record(2))

@@ -59,6 +59,14 @@ def test_is_a_request_store(store: RequestStore) -> None:
     assert store.ping() is True
 
 
+def test_a_store_never_prepared_prepares_itself(stores: Backend[RequestStore]) -> None:
+    unprepared = stores.open(prepare=False)
+
+    assert unprepared.list() == []
+    created = unprepared.create(details())
+    assert stores.open(prepare=False).get(created.request_id) == created
+
+
 def test_create_sets_a_version_and_get_returns_the_same_request(store: RequestStore) -> None:
     request = details()
 
