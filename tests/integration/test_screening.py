@@ -543,7 +543,7 @@ async def test_thousands_of_subjects_stream_through_with_bounded_batches(
     assert summary.subjects == 3000
     assert statuses(summary) == {"RS": HIT}
     assert gate.calls >= 3000 // 25
-    assert 1 < gate.most <= BATCHES_IN_FLIGHT
+    assert gate.most <= BATCHES_IN_FLIGHT  # reached exactly when the node is held (below)
 
 
 async def test_a_held_federation_stops_reading_the_list(seeded_dir: Path) -> None:
