@@ -328,7 +328,11 @@ def run(options: argparse.Namespace) -> int:
         f"({time.perf_counter() - started:.1f} s so far) ...",
         flush=True,
     )
-    return asyncio.run(_serve(broker_settings, nodes, environ, data_dir, started, options.insecure))
+    return asyncio.run(
+        _serve(
+            broker_settings, nodes, environ, data_dir, started=started, insecure=options.insecure
+        )
+    )
 
 
 def _with_endpoints(settings: BrokerSettings, endpoints: Mapping[str, str]) -> BrokerSettings:

@@ -6,6 +6,7 @@ then `selec audit verify` clean, and broken after one byte of the audit store ch
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,18 @@ pytestmark = pytest.mark.e2e
 
 def as_json(*args: str) -> dict:
     return json.loads(run(*args).stdout.splitlines()[-1])
+
+
+def flip_one_byte(audit_db: Path, near: str) -> None:
+    """Change one byte of the stored audit trail, where near (a hash) is stored."""
+    db = sqlite3.connect(audit_db)  # fold the write-ahead log into the file first
+    assert db.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    db.close()
+    data = bytearray(audit_db.read_bytes())
+    where = data.find(near.encode())
+    assert where > 0
+    data[where] = ord("0") if data[where] != ord("0") else ord("1")
+    audit_db.write_bytes(bytes(data))
 
 
 def test_search_request_approve_reveal_and_audit(tmp_path: Path) -> None:
@@ -79,18 +92,15 @@ def test_search_request_approve_reveal_and_audit(tmp_path: Path) -> None:
         verified = run("audit", "verify", *client, "--as", "auditor.selec")
         assert "audit chain intact" in verified.stdout
         exported = run("audit", "export", *client, "--as", "auditor.selec").stdout
-        actions = {json.loads(line)["action"] for line in exported.splitlines()}
+        events = [json.loads(line) for line in exported.splitlines()]
+        actions = {event["action"] for event in events}
+        decision_hash = next(e["hash"] for e in events if e["action"] == "decision")
         assert {"search", "hit", "request", "decision", "reveal", "refused"} <= actions
-        denied = run("audit", "verify", *client, check=False)  # an officer is no auditor
+        denied = run("audit", "verify", *client, "--as", "officer.gr", check=False)
         assert denied.returncode == 1 and "PERMISSION_DENIED" in denied.stderr
     finally:
         assert demo.stop() == 0
-    audit_db = tmp_path / "reference-index-audit.db"
-    data = bytearray(audit_db.read_bytes())
-    where = data.find(b"approver.rs")
-    assert where > 0
-    data[where + len("approver.r")] = ord("x")  # one byte
-    audit_db.write_bytes(bytes(data))
+    flip_one_byte(tmp_path / "reference-index-audit.db", decision_hash)
     demo = Demo(tmp_path, persons=50)
     try:
         demo.wait_ready()
