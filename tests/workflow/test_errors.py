@@ -99,8 +99,15 @@ def _reason(value: str) -> dict[str, Any]:
     return {"error": {"root_cause": [{"reason": reason}], "reason": reason}, "status": 400}
 
 
+class _Indices:
+    def create(self, **_: Any) -> None:
+        pass
+
+
 def test_a_refused_write_does_not_leak_the_document() -> None:
     class Client:
+        indices = _Indices()
+
         def index(self, **_: Any) -> None:
             raise RequestError(400, "mapper_parsing_exception", _reason(SECRET_NAME))
 
@@ -117,12 +124,8 @@ def test_a_refused_write_does_not_leak_the_document() -> None:
 def test_a_contended_audit_log_gives_up_with_unavailable() -> None:
     """Every head write losing (a broker that never wins) ends in a bounded failure."""
 
-    class Indices:
-        def create(self, **_: Any) -> None:
-            pass
-
     class Client:
-        indices = Indices()
+        indices = _Indices()
 
         def get(self, **_: Any) -> dict[str, Any]:
             return {"found": False}
