@@ -18,9 +18,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/selec demo $(ARGS)
 
-## test: set up, then run the whole suite (unit, integration, end-to-end)
+## test: set up (venv, grpcurl, promtool), then run the whole suite (unit, integration,
+## end-to-end; OpenSearch is started by the fixtures unless OPENSEARCH_URL is set)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/test-tools
+	PATH="$$(go env GOPATH)/bin:$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
