@@ -26,8 +26,10 @@ CATEGORIES = {
     "phone": {"suspect", "monitored", "stolen"},
 }
 FIELDS = {
-    "person": ({"id", "kind", "given", "family", "dob", "sex", "category"},
-               {"nationality", "birth_year"}),
+    "person": (
+        {"id", "kind", "given", "family", "dob", "sex", "category"},
+        {"nationality", "birth_year"},
+    ),
     "document": ({"id", "kind", "doc_type", "number", "issuing_country", "category"}, set()),
     "vehicle": ({"id", "kind", "plate", "plate_country", "category"}, {"vin"}),
     "phone": ({"id", "kind", "number", "category"}, set()),
@@ -38,9 +40,29 @@ ISO_ALPHA2 = re.compile(r"^[A-Z]{2}$")
 
 VIN_VALUES = {
     **{str(d): d for d in range(10)},
-    "A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "F": 6, "G": 7, "H": 8,
-    "J": 1, "K": 2, "L": 3, "M": 4, "N": 5, "P": 7, "R": 9,
-    "S": 2, "T": 3, "U": 4, "V": 5, "W": 6, "X": 7, "Y": 8, "Z": 9,
+    "A": 1,
+    "B": 2,
+    "C": 3,
+    "D": 4,
+    "E": 5,
+    "F": 6,
+    "G": 7,
+    "H": 8,
+    "J": 1,
+    "K": 2,
+    "L": 3,
+    "M": 4,
+    "N": 5,
+    "P": 7,
+    "R": 9,
+    "S": 2,
+    "T": 3,
+    "U": 4,
+    "V": 5,
+    "W": 6,
+    "X": 7,
+    "Y": 8,
+    "Z": 9,
 }
 VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
@@ -141,6 +163,7 @@ def full_names(records: list[dict[str, object]]) -> list[str]:
 
 # --- determinism and size ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("country", COUNTRIES)
 def test_same_seed_same_records_and_other_seed_other_records(country: str) -> None:
     first = list(generate(country, 500, seed=11))
@@ -166,8 +189,12 @@ def test_smaller_data_set_is_a_prefix_of_a_larger_one() -> None:
 @pytest.mark.parametrize("country", COUNTRIES)
 def test_mix_of_kinds(country: str, data: dict[str, list[dict[str, object]]]) -> None:
     counts = Counter(r["kind"] for r in data[country])
-    assert counts == {"person": SIZE, "document": SIZE // 4, "vehicle": SIZE // 10,
-                      "phone": SIZE // 10}
+    assert counts == {
+        "person": SIZE,
+        "document": SIZE // 4,
+        "vehicle": SIZE // 10,
+        "phone": SIZE // 10,
+    }
 
 
 def test_default_size_is_ten_thousand_persons() -> None:
@@ -181,21 +208,22 @@ def test_zero_persons_yields_nothing(country: str) -> None:
 
 def test_tiny_data_sets_still_hold_the_demo_subjects() -> None:
     rs = list(generate("RS", 1))
-    assert Counter(r["kind"] for r in rs) == {"person": 1, "document": 1, "vehicle": 1,
-                                              "phone": 1}
+    assert Counter(r["kind"] for r in rs) == {"person": 1, "document": 1, "vehicle": 1, "phone": 1}
     assert Counter(r["kind"] for r in generate("RO", 3)) == {"person": 3, "document": 1}
     assert Counter(r["kind"] for r in generate("MD", 3)) == {"person": 3}
 
 
-@pytest.mark.parametrize(("country", "persons", "seed"),
-                         [("XX", 10, 1), ("rs", 10, 1), ("RS", -1, 1), ("RS", 1.5, 1),
-                          ("RS", True, 1), ("RS", 10, "1")])
+@pytest.mark.parametrize(
+    ("country", "persons", "seed"),
+    [("XX", 10, 1), ("rs", 10, 1), ("RS", -1, 1), ("RS", 1.5, 1), ("RS", True, 1), ("RS", 10, "1")],
+)
 def test_bad_arguments_fail_at_the_call(country: str, persons: object, seed: object) -> None:
     with pytest.raises(ValueError):
         generate(country, persons, seed)  # type: ignore[arg-type]
 
 
 # --- schema -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("country", COUNTRIES)
 def test_every_record_fits_the_import_schema(
@@ -245,17 +273,20 @@ def test_no_duplicate_numbers_within_a_state(
         return re.sub(r"[\s-]", "", str(value))
 
     records = data[country]
-    documents = [(r["issuing_country"], compact(r["number"]))
-                 for r in of_kind(records, "document")]
+    documents = [(r["issuing_country"], compact(r["number"])) for r in of_kind(records, "document")]
     plates = [(r["plate_country"], compact(r["plate"])) for r in of_kind(records, "vehicle")]
-    phones = [phonenumbers.format_number(phonenumbers.parse(str(r["number"]), country),
-                                         phonenumbers.PhoneNumberFormat.E164)
-              for r in of_kind(records, "phone")]
+    phones = [
+        phonenumbers.format_number(
+            phonenumbers.parse(str(r["number"]), country), phonenumbers.PhoneNumberFormat.E164
+        )
+        for r in of_kind(records, "phone")
+    ]
     for values in (documents, plates, phones):
         assert len(values) == len(set(values))
 
 
 # --- formats ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("country", COUNTRIES)
 def test_phones_are_valid_mobile_numbers_of_the_state(
@@ -289,12 +320,13 @@ def test_vin_validator_agrees_with_a_published_example() -> None:
     assert not vin_is_valid("1M8GDM9A1KP042788")
 
 
-def test_document_numbers_have_national_shapes(
-    data: dict[str, list[dict[str, object]]]
-) -> None:
+def test_document_numbers_have_national_shapes(data: dict[str, list[dict[str, object]]]) -> None:
     def numbers(country: str, doc_type: str) -> list[str]:
-        return [str(r["number"]) for r in of_kind(data[country], "document")
-                if r["issuing_country"] == country and r["doc_type"] == doc_type]
+        return [
+            str(r["number"])
+            for r in of_kind(data[country], "document")
+            if r["issuing_country"] == country and r["doc_type"] == doc_type
+        ]
 
     assert all(re.fullmatch(r"[A-Z]{2} ?\d{6}", n) for n in numbers("RO", "id_card"))
     assert all(re.fullmatch(r"\d{9}", n) for n in numbers("BG", "passport"))
@@ -310,7 +342,7 @@ LATIN_LETTER = r"[A-Za-z]"
 
 
 def test_serbian_records_are_mostly_cyrillic_with_some_latin(
-    data: dict[str, list[dict[str, object]]]
+    data: dict[str, list[dict[str, object]]],
 ) -> None:
     names = full_names(data["RS"])
     assert 0.75 < share(names, f"^{CYRILLIC}+") < 0.95
@@ -330,7 +362,7 @@ def test_montenegrin_and_bosnian_records_are_mostly_latin(
 
 
 def test_macedonian_records_use_macedonian_letters(
-    data: dict[str, list[dict[str, object]]]
+    data: dict[str, list[dict[str, object]]],
 ) -> None:
     names = full_names(data["MK"])
     assert not any(re.search(LATIN_LETTER, n) for n in names)
@@ -342,7 +374,7 @@ def test_macedonian_records_use_macedonian_letters(
 
 
 def test_bulgarian_records_use_bulgarian_letters_and_feminine_forms(
-    data: dict[str, list[dict[str, object]]]
+    data: dict[str, list[dict[str, object]]],
 ) -> None:
     names = full_names(data["BG"])
     assert not any(re.search(LATIN_LETTER, n) for n in names)
@@ -355,7 +387,7 @@ def test_bulgarian_records_use_bulgarian_letters_and_feminine_forms(
 
 
 def test_greek_records_are_accented_greek_with_genitive_feminine_names(
-    data: dict[str, list[dict[str, object]]]
+    data: dict[str, list[dict[str, object]]],
 ) -> None:
     persons = of_kind(data["GR"], "person")
     names = full_names(data["GR"])
@@ -368,9 +400,7 @@ def test_greek_records_are_accented_greek_with_genitive_feminine_names(
     assert share(men, "(ος|ός|ης|ής|ας|άς|ου)$") > 0.95
 
 
-def test_hungarian_records_use_hungarian_vowels(
-    data: dict[str, list[dict[str, object]]]
-) -> None:
+def test_hungarian_records_use_hungarian_vowels(data: dict[str, list[dict[str, object]]]) -> None:
     names = full_names(data["HU"])
     for letter in "áéíóöőúüű":
         assert any(letter in n.lower() for n in names), letter
@@ -378,7 +408,7 @@ def test_hungarian_records_use_hungarian_vowels(
 
 
 def test_romanian_records_use_comma_below_and_some_legacy_cedilla(
-    data: dict[str, list[dict[str, object]]]
+    data: dict[str, list[dict[str, object]]],
 ) -> None:
     names = full_names(data["RO"])
     assert share(names, "[șț]") > 0.05
@@ -388,7 +418,7 @@ def test_romanian_records_use_comma_below_and_some_legacy_cedilla(
 
 
 def test_moldovan_records_are_romanian_with_russian_origin_names(
-    data: dict[str, list[dict[str, object]]]
+    data: dict[str, list[dict[str, object]]],
 ) -> None:
     persons = of_kind(data["MD"], "person")
     names = full_names(data["MD"])
@@ -399,9 +429,7 @@ def test_moldovan_records_are_romanian_with_russian_origin_names(
     assert any(f.endswith("ova") for f in women)
 
 
-def test_turkish_records_have_turkish_letters(
-    data: dict[str, list[dict[str, object]]]
-) -> None:
+def test_turkish_records_have_turkish_letters(data: dict[str, list[dict[str, object]]]) -> None:
     names = full_names(data["TR"])
     assert share(names, "ı") > 0.1
     assert share(names, "İ") > 0.02
@@ -410,7 +438,7 @@ def test_turkish_records_have_turkish_letters(
 
 
 def test_albanian_records_have_albanian_letters_and_both_forms(
-    data: dict[str, list[dict[str, object]]]
+    data: dict[str, list[dict[str, object]]],
 ) -> None:
     families = {str(r["family"]) for r in of_kind(data["AL"], "person")}
     names = full_names(data["AL"])
@@ -426,6 +454,7 @@ def test_second_given_names_appear(data: dict[str, list[dict[str, object]]]) -> 
 
 
 # --- the demo subjects ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", [2026, 1, 99])
 @pytest.mark.parametrize("persons", [1, 7, 300])
@@ -443,10 +472,11 @@ def test_demo_subjects_are_valid_and_tell_the_story() -> None:
         assert schema_errors(subject["country"], subject["record"]) == [], subject
     records = {s["record"]["id"]: s["record"] for s in DEMO_SUBJECTS}
     jovan = records["RS-P-000001"]
-    assert (jovan["given"], jovan["family"], jovan["dob"]) == ("Јован", "Петровић",
-                                                              "1985-03-14")
+    assert (jovan["given"], jovan["family"], jovan["dob"]) == ("Јован", "Петровић", "1985-03-14")
     assert (records["BG-P-000001"]["given"], records["BG-P-000001"]["family"]) == (
-        "Йован", "Петрович")
+        "Йован",
+        "Петрович",
+    )
     for held in ("BG-P-000001", "RO-P-000001"):
         assert records[held]["dob"] == jovan["dob"]
     assert records["RS-V-000001"]["plate"] == "BG 123-AB"
@@ -462,8 +492,11 @@ def test_demo_subjects_are_valid_and_tell_the_story() -> None:
 def test_demo_numbers_are_not_reused_by_random_records() -> None:
     records = list(generate("RS", 20_000, seed=3))
     assert sum(r.get("plate") == "BG 123-AB" for r in records) == 1
-    phones = [r for r in records if r["kind"] == "phone"
-              and re.sub(r"\D", "", str(r["number"])).endswith("641234567")]
+    phones = [
+        r
+        for r in records
+        if r["kind"] == "phone" and re.sub(r"\D", "", str(r["number"])).endswith("641234567")
+    ]
     assert len(phones) == 1
 
 
