@@ -30,16 +30,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
 
+from broker import sqlite_file
 from broker.audit.chain import ChainVerifier, chain
 from broker.audit.model import (
     EMPTY_HEAD,
@@ -52,7 +51,7 @@ from broker.audit.model import (
     event_from_fields,
     format_time,
 )
-from broker.index.errors import IndexRequestFailed, IndexUnavailable, ReferenceIndexError
+from broker.index.errors import IndexRequestFailed, ReferenceIndexError
 from broker.index.model import utc
 
 log = logging.getLogger(__name__)
@@ -96,8 +95,6 @@ _SCHEMA = (
     f"""CREATE TRIGGER IF NOT EXISTS audit_events_no_delete
         BEFORE DELETE ON audit_events BEGIN {_APPEND_ONLY}; END""",
 )
-_READ_SCHEMA = "SELECT value FROM audit_meta WHERE name = 'schema'"
-_WRITE_SCHEMA = "INSERT INTO audit_meta (name, value) VALUES ('schema', ?)"
 _COLUMNS = ", ".join(EVENT_FIELDS)
 _INSERT = f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})"
 _SELECT = f"SELECT {_COLUMNS} FROM audit_events"
@@ -108,41 +105,10 @@ _OBJECTS = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name I
     ", ".join(f"'{table}'" for table in _TABLES)
 )
 
-_UNAVAILABLE = (
-    "SQLITE_BUSY",
-    "SQLITE_LOCKED",
-    "SQLITE_CANTOPEN",
-    "SQLITE_IOERR",
-    "SQLITE_FULL",
-    "SQLITE_READONLY",
-    "SQLITE_PERM",
-    "SQLITE_PROTOCOL",
-    "SQLITE_NOLFS",
-)
-_NOT_A_STORE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-
 
 def translate(exc: BaseException, operation: str, path: Path) -> ReferenceIndexError:
-    """The project's error for a sqlite3 (or file system) failure during ``operation``.
-
-    Uses SQLite's error *code name*, never its message, which can quote values.
-    """
-    where = f"SQLite audit log {path}"
-    if isinstance(exc, OSError):
-        return IndexUnavailable(f"{where} cannot be opened ({operation}: {type(exc).__name__})")
-    name = _code(exc)
-    if name.startswith(_UNAVAILABLE):
-        return IndexUnavailable(f"{where} is unavailable ({operation}: {name})")
-    if name.startswith(_NOT_A_STORE):
-        return IndexRequestFailed(
-            f"{where} is not a usable database ({operation}: {name})",
-            grpc.StatusCode.FAILED_PRECONDITION,
-        )
-    return IndexRequestFailed(f"{where} failed ({operation}: {name})")
-
-
-def _code(exc: BaseException) -> str:
-    return getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    """The project's error for a sqlite3 (or file system) failure during ``operation``."""
+    return sqlite_file.translate(exc, operation, path, "audit log")
 
 
 def _schema_objects() -> frozenset[tuple[Any, ...]]:
@@ -184,93 +150,32 @@ class SqliteAuditLog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._prepared = False
-        self._closed = False
+        self._file = sqlite_file.SqliteFile(
+            self.path,
+            what="audit log",
+            schema=_SCHEMA,
+            meta_table="audit_meta",
+            schema_version=SCHEMA_VERSION,
+            synchronous="FULL",
+            logger=log,
+        )
 
     def __repr__(self) -> str:
         return f"SqliteAuditLog(path={str(self.path)!r})"
-
-    def _fail(self, exc: BaseException, operation: str) -> NoReturn:
-        raise translate(exc, operation, self.path) from None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._closed:
-            raise IndexRequestFailed(
-                "the SQLite audit log is closed", grpc.StatusCode.FAILED_PRECONDITION
-            )
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(
-                    self.path, timeout=30, isolation_level=None, check_same_thread=False
-                )
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=FULL")
-            except (sqlite3.Error, OSError) as exc:
-                self._fail(exc, "open")
-            with self._lock:
-                self._connections.append(db)
-            self._local.db = db
-        if not self._prepared:
-            self._create_schema(db)
-        return db
-
-    def _create_schema(self, db: sqlite3.Connection) -> None:
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                row = db.execute(_READ_SCHEMA).fetchone()
-                if row is None:
-                    db.execute(_WRITE_SCHEMA, (SCHEMA_VERSION,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            self._fail(exc, "prepare")
-        if row is not None and row[0] != SCHEMA_VERSION:
-            raise IndexRequestFailed(
-                f"SQLite audit log {self.path} has schema {row[0]}, "
-                f"this broker needs {SCHEMA_VERSION}",
-                grpc.StatusCode.FAILED_PRECONDITION,
-            )
-        self._prepared = True
 
     # ------------------------------------------------------------------ setup
 
     def prepare(self) -> None:
         """Create the tables and triggers if missing (also done on first use)."""
-        self._create_schema(self._connection())
+        self._file.prepare()
 
     def ping(self) -> bool:
         """The file opens, has our schema and answers a query; never raises."""
-        try:
-            self._connection().execute(_HEAD).fetchone()
-        except sqlite3.Error as exc:
-            log.warning("audit log ping failed: %s", translate(exc, "ping", self.path))
-            return False
-        except ReferenceIndexError as error:
-            log.warning("audit log ping failed: %s", error)
-            return False
-        return True
+        return self._file.ping(_HEAD)
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-            self._closed = True
-            self._local = threading.local()
-        for db in connections:
-            try:
-                db.close()
-            except sqlite3.Error as exc:
-                log.warning("closing the audit log failed: %s", translate(exc, "close", self.path))
+        self._file.close()
 
     # ------------------------------------------------------------------ append
 
@@ -286,20 +191,14 @@ class SqliteAuditLog:
         chain(records)  # validates the items before the write lock is taken
         if not records:
             return []
-        db = self._connection()
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._file.transaction() as db:
                 row = db.execute(_HEAD).fetchone()
                 head = EMPTY_HEAD if row is None else ChainHead(int(row[0]), str(row[1]))
                 events = chain(records, head)
                 db.executemany(_INSERT, [_event_row(event) for event in events])
                 last = events[-1]
                 db.execute(_INSERT_HEAD if row is None else _MOVE_HEAD, (last.seq, last.hash))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         except sqlite3.IntegrityError:
             raise IndexRequestFailed(
                 f"SQLite audit log {self.path} already holds events beyond its head: it was "
@@ -307,7 +206,7 @@ class SqliteAuditLog:
                 grpc.StatusCode.DATA_LOSS,
             ) from None
         except sqlite3.Error as exc:
-            self._fail(exc, "append")
+            self._file.fail(exc, "append")
         return events
 
     # ------------------------------------------------------------------ read
@@ -341,16 +240,16 @@ class SqliteAuditLog:
 
     def _stream(self, sql: str, values: list[object]) -> Iterator[AuditEvent]:
         try:
-            row = self._connection().execute(_HEAD).fetchone()
+            row = self._file.connection().execute(_HEAD).fetchone()
         except sqlite3.Error as exc:
-            self._fail(exc, "export")
+            self._file.fail(exc, "export")
         end = 0 if row is None else int(row[0])
         after = 0
         while True:
             try:
-                rows = self._connection().execute(sql, [after, end, *values]).fetchall()
+                rows = self._file.connection().execute(sql, [after, end, *values]).fetchall()
             except sqlite3.Error as exc:
-                self._fail(exc, "export")
+                self._file.fail(exc, "export")
             for stored in rows:
                 try:
                     event = _row_event(stored)
@@ -373,7 +272,7 @@ class SqliteAuditLog:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.text_factory = _lenient_text
         except sqlite3.Error as exc:
-            return verifier.unreadable(f"cannot open the database ({_code(exc)})")
+            return verifier.unreadable(f"cannot open the database ({sqlite_file.error_code(exc)})")
         try:
             db.execute("BEGIN")  # one snapshot for the head and every event
             try:
@@ -383,7 +282,9 @@ class SqliteAuditLog:
         except (sqlite3.Error, UnicodeError) as exc:
             # sqlite3 decodes SQLite's own messages as UTF-8; for a damaged schema they may
             # quote bytes that are not, and that surfaces as a UnicodeDecodeError.
-            return verifier.unreadable(f"the database cannot be read ({_code(exc)})")
+            return verifier.unreadable(
+                f"the database cannot be read ({sqlite_file.error_code(exc)})"
+            )
         finally:
             db.close()
 
@@ -424,36 +325,11 @@ class SqliteAuditLog:
 
     def documents(self) -> Iterator[dict[str, object]]:
         """Every row of the log's tables, tagged with its table."""
-        db = self._connection()
-        for table in _TABLES:
-            try:
-                cursor = db.execute(f"SELECT * FROM {table}")
-                columns = [column[0] for column in cursor.description]
-                for row in cursor:
-                    yield {"_table": table, **dict(zip(columns, row, strict=True))}
-            except sqlite3.Error as exc:
-                self._fail(exc, "read documents")
+        yield from self._file.documents(_TABLES)
 
     def drop(self) -> None:
         """Drop the log's tables (and triggers); delete the file when nothing else is in it."""
-        db = self._connection()
-        try:
-            for table in reversed(_TABLES):
-                db.execute(f"DROP TABLE IF EXISTS {table}")
-            others = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
-        except sqlite3.Error as exc:
-            self._fail(exc, "drop")
-        self.close()
-        if not others:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                try:
-                    os.unlink(f"{self.path}{suffix}")
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    raise translate(exc, "drop", self.path) from None
-        self._prepared = False
-        self._closed = False
+        self._file.drop(_TABLES)
 
 
 def _lenient_text(raw: bytes) -> str:

@@ -17,23 +17,14 @@ Why it is built this way:
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import NoReturn
 
-import grpc
-
-from broker.index.errors import (
-    IndexRequestFailed,
-    IndexUnavailable,
-    ReferenceIndexError,
-    TooManyMatches,
-)
+from broker import sqlite_file
+from broker.index.errors import ReferenceIndexError, TooManyMatches
 from broker.index.model import (
     IndexedReference,
     IndexMatch,
@@ -82,8 +73,6 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS index_keys_by_reference ON index_keys (country, reference)",
 )
 _TABLES = ("index_meta", "index_publications", "index_references", "index_keys")
-_READ_SCHEMA = "SELECT value FROM index_meta WHERE name = 'schema'"
-_WRITE_SCHEMA = "INSERT INTO index_meta (name, value) VALUES ('schema', ?)"
 _DELETE_KEYS = "DELETE FROM index_keys WHERE country = ?"
 _DELETE_REFERENCES = "DELETE FROM index_references WHERE country = ?"
 _DELETE_PUBLICATION = "DELETE FROM index_publications WHERE country = ?"
@@ -101,41 +90,10 @@ _LOOKUP = """SELECT k.country, k.reference, r.kind, r.category, k.key_type, k.st
     WHERE k.digest IN ({digests})"""
 _AND_COUNTRIES = " AND k.country IN ({countries})"
 
-_UNAVAILABLE = (
-    "SQLITE_BUSY",
-    "SQLITE_LOCKED",
-    "SQLITE_CANTOPEN",
-    "SQLITE_IOERR",
-    "SQLITE_FULL",
-    "SQLITE_READONLY",
-    "SQLITE_PERM",
-    "SQLITE_PROTOCOL",
-    "SQLITE_NOLFS",
-)
-_NOT_AN_INDEX = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-
 
 def translate(exc: BaseException, operation: str, path: Path) -> ReferenceIndexError:
-    """The project's error for a sqlite3 (or file system) failure during ``operation``.
-
-    Uses SQLite's error *code name*, never its message, which for constraint errors can
-    name values.
-    """
-    if isinstance(exc, OSError):
-        return IndexUnavailable(
-            f"SQLite reference index {path} cannot be opened ({operation}: {type(exc).__name__})"
-        )
-    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    if name.startswith(_UNAVAILABLE):
-        return IndexUnavailable(
-            f"SQLite reference index {path} is unavailable ({operation}: {name})"
-        )
-    if name.startswith(_NOT_AN_INDEX):
-        return IndexRequestFailed(
-            f"SQLite reference index {path} is not a usable database ({operation}: {name})",
-            grpc.StatusCode.FAILED_PRECONDITION,
-        )
-    return IndexRequestFailed(f"SQLite reference index {path} failed ({operation}: {name})")
+    """The project's error for a sqlite3 (or file system) failure during ``operation``."""
+    return sqlite_file.translate(exc, operation, path, "reference index")
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -153,95 +111,32 @@ class SqliteReferenceIndex:
     def __init__(self, path: Path, *, max_matches: int = MAX_MATCHES) -> None:
         self.path = Path(path)
         self.max_matches = max_matches
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._prepared = False
-        self._closed = False
+        self._file = sqlite_file.SqliteFile(
+            self.path,
+            what="reference index",
+            schema=_SCHEMA,
+            meta_table="index_meta",
+            schema_version=SCHEMA_VERSION,
+            synchronous="NORMAL",
+            logger=log,
+        )
 
     def __repr__(self) -> str:
         return f"SqliteReferenceIndex(path={str(self.path)!r})"
-
-    def _fail(self, exc: BaseException, operation: str) -> NoReturn:
-        raise translate(exc, operation, self.path) from None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._closed:
-            raise IndexRequestFailed(
-                "the SQLite reference index is closed", grpc.StatusCode.FAILED_PRECONDITION
-            )
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(
-                    self.path, timeout=30, isolation_level=None, check_same_thread=False
-                )
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-            except (sqlite3.Error, OSError) as exc:
-                self._fail(exc, "open")
-            with self._lock:
-                self._connections.append(db)
-            self._local.db = db
-        if not self._prepared:
-            self._create_schema(db)
-        return db
-
-    def _create_schema(self, db: sqlite3.Connection) -> None:
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                row = db.execute(_READ_SCHEMA).fetchone()
-                if row is None:
-                    db.execute(_WRITE_SCHEMA, (SCHEMA_VERSION,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            self._fail(exc, "prepare")
-        if row is not None and row[0] != SCHEMA_VERSION:
-            raise IndexRequestFailed(
-                f"SQLite reference index {self.path} has schema {row[0]}, "
-                f"this broker needs {SCHEMA_VERSION}",
-                grpc.StatusCode.FAILED_PRECONDITION,
-            )
-        self._prepared = True
 
     # ------------------------------------------------------------------ setup
 
     def prepare(self) -> None:
         """Create the tables if missing (also done on first use)."""
-        self._create_schema(self._connection())
+        self._file.prepare()
 
     def ping(self) -> bool:
         """The file opens, has our schema and answers a query."""
-        try:
-            self._connection().execute("SELECT COUNT(*) FROM index_publications").fetchone()
-        except sqlite3.Error as exc:
-            log.warning("reference index ping failed: %s", translate(exc, "ping", self.path))
-            return False
-        except ReferenceIndexError as error:
-            log.warning("reference index ping failed: %s", error)
-            return False
-        return True
+        return self._file.ping("SELECT COUNT(*) FROM index_publications")
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-            self._closed = True
-            self._local = threading.local()
-        for db in connections:
-            try:
-                db.close()
-            except sqlite3.Error as exc:
-                log.warning(
-                    "closing the reference index failed: %s", translate(exc, "close", self.path)
-                )
+        self._file.close()
 
     # ------------------------------------------------------------------ publish
 
@@ -252,11 +147,9 @@ class SqliteReferenceIndex:
         check_country(country)
         as_of = utc(as_of, "as_of")
         published_at = datetime.now(UTC)
-        db = self._connection()
         count = 0
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._file.transaction() as db:
                 db.execute(_DELETE_KEYS, (country,))
                 db.execute(_DELETE_REFERENCES, (country,))
                 db.execute(_DELETE_PUBLICATION, (country,))
@@ -267,14 +160,10 @@ class SqliteReferenceIndex:
                     _INSERT_PUBLICATION,
                     (country, as_of.isoformat(), count, published_at.isoformat()),
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         except sqlite3.IntegrityError:
             raise ValueError(f"the publication of {country} lists a reference twice") from None
         except sqlite3.Error as exc:
-            self._fail(exc, "publish")
+            self._file.fail(exc, "publish")
         log.info("reference index published country=%s references=%d", country, count)
         return Publication(country, as_of, count, published_at)
 
@@ -312,7 +201,7 @@ class SqliteReferenceIndex:
             return []
         country_clause = _AND_COUNTRIES.format(countries=_marks(len(among))) if among else ""
         found: dict[tuple[str, str], tuple[str, str, str, list[tuple[str, int]]]] = {}
-        db = self._connection()
+        db = self._file.connection()
         try:
             db.execute("BEGIN")
             try:
@@ -334,7 +223,7 @@ class SqliteReferenceIndex:
             finally:
                 db.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._fail(exc, "lookup")
+            self._file.fail(exc, "lookup")
         return ordered_matches(
             IndexMatch.from_keys(
                 country,
@@ -350,9 +239,9 @@ class SqliteReferenceIndex:
     def publications(self) -> dict[str, Publication]:
         """The publication row of every country."""
         try:
-            rows = self._connection().execute(_PUBLICATIONS).fetchall()
+            rows = self._file.connection().execute(_PUBLICATIONS).fetchall()
         except sqlite3.Error as exc:
-            self._fail(exc, "read publications")
+            self._file.fail(exc, "read publications")
         return {
             country: Publication(
                 country,
@@ -365,25 +254,8 @@ class SqliteReferenceIndex:
 
     def documents(self) -> Iterator[dict[str, object]]:
         """Every row of every table this backend writes, tagged with its table."""
-        db = self._connection()
-        for table in _TABLES:
-            try:
-                cursor = db.execute(f"SELECT * FROM {table}")
-                columns = [column[0] for column in cursor.description]
-                for row in cursor:
-                    yield {"_table": table, **dict(zip(columns, row, strict=True))}
-            except sqlite3.Error as exc:
-                self._fail(exc, "read documents")
+        yield from self._file.documents(_TABLES)
 
     def drop(self) -> None:
         """Close the connections and delete the database file with its WAL and shared memory."""
-        self.close()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            try:
-                os.unlink(f"{self.path}{suffix}")
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise translate(exc, "drop", self.path) from None
-        self._prepared = False
-        self._closed = False
+        self._file.drop()

@@ -19,18 +19,17 @@ Why it is built this way:
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
-import threading
 from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
 
-from broker.index.errors import IndexRequestFailed, IndexUnavailable, ReferenceIndexError
+from broker import sqlite_file
+from broker.index.errors import IndexRequestFailed, ReferenceIndexError
 from broker.index.model import utc
 from broker.workflow.errors import ConcurrentUpdate, DuplicateRequest, RequestNotFound
 from broker.workflow.model import (
@@ -83,8 +82,6 @@ _SCHEMA = (
     """CREATE INDEX IF NOT EXISTS details_requests_by_country
         ON details_requests (country, state, created_at)""",
 )
-_READ_SCHEMA = "SELECT value FROM workflow_meta WHERE name = 'schema'"
-_WRITE_SCHEMA = "INSERT INTO workflow_meta (name, value) VALUES ('schema', ?)"
 _COLUMNS = ", ".join(STORED_FIELDS)
 _INSERT = (
     f"INSERT INTO details_requests ({_COLUMNS}, version) "
@@ -102,38 +99,10 @@ _VERSION = "SELECT version FROM details_requests WHERE request_id = ?"
 _COUNT_OVERDUE = """SELECT country, COUNT(*) FROM details_requests
     WHERE state = ? AND deadline_at < ? GROUP BY country"""
 
-_UNAVAILABLE = (
-    "SQLITE_BUSY",
-    "SQLITE_LOCKED",
-    "SQLITE_CANTOPEN",
-    "SQLITE_IOERR",
-    "SQLITE_FULL",
-    "SQLITE_READONLY",
-    "SQLITE_PERM",
-    "SQLITE_PROTOCOL",
-    "SQLITE_NOLFS",
-)
-_NOT_A_STORE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-
 
 def translate(exc: BaseException, operation: str, path: Path) -> ReferenceIndexError:
-    """The project's error for a sqlite3 (or file system) failure during ``operation``.
-
-    Uses SQLite's error *code name*, never its message, which for constraint errors can
-    quote values.
-    """
-    where = f"SQLite request store {path}"
-    if isinstance(exc, OSError):
-        return IndexUnavailable(f"{where} cannot be opened ({operation}: {type(exc).__name__})")
-    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    if name.startswith(_UNAVAILABLE):
-        return IndexUnavailable(f"{where} is unavailable ({operation}: {name})")
-    if name.startswith(_NOT_A_STORE):
-        return IndexRequestFailed(
-            f"{where} is not a usable database ({operation}: {name})",
-            grpc.StatusCode.FAILED_PRECONDITION,
-        )
-    return IndexRequestFailed(f"{where} failed ({operation}: {name})")
+    """The project's error for a sqlite3 (or file system) failure during ``operation``."""
+    return sqlite_file.translate(exc, operation, path, "request store")
 
 
 def _version(token: str) -> int:
@@ -147,63 +116,18 @@ class SqliteRequestStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._prepared = False
-        self._closed = False
+        self._file = sqlite_file.SqliteFile(
+            self.path,
+            what="request store",
+            schema=_SCHEMA,
+            meta_table="workflow_meta",
+            schema_version=SCHEMA_VERSION,
+            synchronous="FULL",
+            logger=log,
+        )
 
     def __repr__(self) -> str:
         return f"SqliteRequestStore(path={str(self.path)!r})"
-
-    def _fail(self, exc: BaseException, operation: str) -> NoReturn:
-        raise translate(exc, operation, self.path) from None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._closed:
-            raise IndexRequestFailed(
-                "the SQLite request store is closed", grpc.StatusCode.FAILED_PRECONDITION
-            )
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(
-                    self.path, timeout=30, isolation_level=None, check_same_thread=False
-                )
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=FULL")
-            except (sqlite3.Error, OSError) as exc:
-                self._fail(exc, "open")
-            with self._lock:
-                self._connections.append(db)
-            self._local.db = db
-        if not self._prepared:
-            self._create_schema(db)
-        return db
-
-    def _create_schema(self, db: sqlite3.Connection) -> None:
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                row = db.execute(_READ_SCHEMA).fetchone()
-                if row is None:
-                    db.execute(_WRITE_SCHEMA, (SCHEMA_VERSION,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            self._fail(exc, "prepare")
-        if row is not None and row[0] != SCHEMA_VERSION:
-            raise IndexRequestFailed(
-                f"SQLite request store {self.path} has schema {row[0]}, "
-                f"this broker needs {SCHEMA_VERSION}",
-                grpc.StatusCode.FAILED_PRECONDITION,
-            )
-        self._prepared = True
 
     def _request(self, row: tuple[Any, ...]) -> DetailsRequest:
         """The request a row holds; a row that is not one is the store's failure, not ours."""
@@ -220,33 +144,15 @@ class SqliteRequestStore:
 
     def prepare(self) -> None:
         """Create the tables if missing (also done on first use)."""
-        self._create_schema(self._connection())
+        self._file.prepare()
 
     def ping(self) -> bool:
         """The file opens, has our schema and answers a query; never raises."""
-        try:
-            self._connection().execute("SELECT COUNT(*) FROM workflow_meta").fetchone()
-        except sqlite3.Error as exc:
-            log.warning("request store ping failed: %s", translate(exc, "ping", self.path))
-            return False
-        except ReferenceIndexError as error:
-            log.warning("request store ping failed: %s", error)
-            return False
-        return True
+        return self._file.ping("SELECT COUNT(*) FROM workflow_meta")
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-            self._closed = True
-            self._local = threading.local()
-        for db in connections:
-            try:
-                db.close()
-            except sqlite3.Error as exc:
-                log.warning(
-                    "closing the request store failed: %s", translate(exc, "close", self.path)
-                )
+        self._file.close()
 
     # ------------------------------------------------------------------ write
 
@@ -256,11 +162,11 @@ class SqliteRequestStore:
             raise ValueError("create takes a DetailsRequest")
         fields = stored_fields(request)
         try:
-            self._connection().execute(_INSERT, [fields[name] for name in STORED_FIELDS])
+            self._file.connection().execute(_INSERT, [fields[name] for name in STORED_FIELDS])
         except sqlite3.IntegrityError:
             raise DuplicateRequest("a request with this id already exists") from None
         except sqlite3.Error as exc:
-            self._fail(exc, "create")
+            self._file.fail(exc, "create")
         return replace(request, version="1")
 
     def update(self, request: DetailsRequest, expected_version: str) -> DetailsRequest:
@@ -270,18 +176,12 @@ class SqliteRequestStore:
         expected = _version(expected_version)
         fields = stored_fields(request)
         values = [*(fields[name] for name in _MUTABLE), request.request_id, expected]
-        db = self._connection()
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._file.transaction() as db:
                 changed = db.execute(_UPDATE, values).rowcount
                 stored = None if changed else db.execute(_VERSION, (request.request_id,)).fetchone()
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
-            self._fail(exc, "update")
+            self._file.fail(exc, "update")
         if changed:
             return replace(request, version=str(expected + 1))
         if stored is None:
@@ -294,9 +194,9 @@ class SqliteRequestStore:
         """The row of ``request_id``."""
         check_request_id(request_id)
         try:
-            row = self._connection().execute(_GET, (request_id,)).fetchone()
+            row = self._file.connection().execute(_GET, (request_id,)).fetchone()
         except sqlite3.Error as exc:
-            self._fail(exc, "get")
+            self._file.fail(exc, "get")
         if row is None:
             raise RequestNotFound("no request has this id")
         return self._request(row)
@@ -333,9 +233,9 @@ class SqliteRequestStore:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"{_SELECT}{where} ORDER BY created_at DESC, request_id ASC LIMIT ?"
         try:
-            rows = self._connection().execute(sql, [*values, query.limit]).fetchall()
+            rows = self._file.connection().execute(sql, [*values, query.limit]).fetchall()
         except sqlite3.Error as exc:
-            self._fail(exc, "list")
+            self._file.fail(exc, "list")
         return [self._request(row) for row in rows]
 
     def count_overdue(self, at: datetime) -> dict[str, int]:
@@ -343,43 +243,18 @@ class SqliteRequestStore:
         moment = utc(at, "at")
         try:
             rows = (
-                self._connection()
+                self._file.connection()
                 .execute(_COUNT_OVERDUE, (RequestState.PENDING.value, format_time(moment)))
                 .fetchall()
             )
         except sqlite3.Error as exc:
-            self._fail(exc, "count overdue")
+            self._file.fail(exc, "count overdue")
         return {str(country): int(count) for country, count in rows}
 
     def documents(self) -> Iterator[dict[str, object]]:
         """Every row of this store's tables, tagged with its table."""
-        db = self._connection()
-        for table in _TABLES:
-            try:
-                cursor = db.execute(f"SELECT * FROM {table}")
-                columns = [column[0] for column in cursor.description]
-                for row in cursor:
-                    yield {"_table": table, **dict(zip(columns, row, strict=True))}
-            except sqlite3.Error as exc:
-                self._fail(exc, "read documents")
+        yield from self._file.documents(_TABLES)
 
     def drop(self) -> None:
         """Drop this store's tables; delete the file too when nothing else lives in it."""
-        db = self._connection()
-        try:
-            for table in reversed(_TABLES):
-                db.execute(f"DROP TABLE IF EXISTS {table}")
-            others = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
-        except sqlite3.Error as exc:
-            self._fail(exc, "drop")
-        self.close()
-        if not others:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                try:
-                    os.unlink(f"{self.path}{suffix}")
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    raise translate(exc, "drop", self.path) from None
-        self._prepared = False
-        self._closed = False
+        self._file.drop(_TABLES)
