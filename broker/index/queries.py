@@ -42,8 +42,8 @@ at 1M, and growing with the index), which would roughly halve the publish rate; 
 background merging it held ~26 segments, more seeks than eleven shards. Re-publishing
 there also deletes the previous generation document by document. Per-country generations
 keep merges, deletes and failures confined to the country that publishes. (On this
-development node the seek cost is inflated: ``scripts/opensearch`` disables mmap, so every
-terms-block read is a system call; production nodes with mmap pay far less per shard.)
+development node the seeks are dearer than they need be: ``scripts/opensearch`` disables
+mmap, so terms-dictionary reads go through read() calls instead of mapped memory.)
 """
 
 from __future__ import annotations
