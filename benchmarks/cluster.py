@@ -146,6 +146,14 @@ def delayed_connector(inner: Any, control: NodeControl) -> Any:
                 await asyncio.sleep(delay)
             return await inner.Match(request, context)
 
+        async def MatchBatch(self, request: Any, context: Any) -> Any:
+            if control.hang:
+                await asyncio.sleep(HANG_SECONDS)
+            delay = control.delay
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return await inner.MatchBatch(request, context)
+
         async def Describe(self, request: Any, context: Any) -> Any:
             return await inner.Describe(request, context)
 
@@ -153,6 +161,9 @@ def delayed_connector(inner: Any, control: NodeControl) -> Any:
 
 
 async def _serve_node(settings: ConnectorSettings, control: NodeControl, ready: Any) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from connectors.metrics import NodeMetrics
     from connectors.node import SERVICE_NAME, make_keyer, open_store
     from connectors.service import ConnectorServicer
     from selec.serving import start_server, termination_signals
@@ -161,7 +172,9 @@ async def _serve_node(settings: ConnectorSettings, control: NodeControl, ready: 
     async with termination_signals(os.getppid()) as stopping:
         # What connectors.node.start_node does, with the servicer wrapped.
         store = open_store(settings)
-        inner = ConnectorServicer(settings.country, make_keyer(settings).scheme.version, store)
+        version = make_keyer(settings).scheme.version
+        metrics = NodeMetrics(CollectorRegistry(), store)
+        inner = ConnectorServicer(settings.country, version, store, metrics)
         servicer = delayed_connector(inner, control)
         server = await start_server(
             settings.listen,

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenarios",
         default="1,2,3,4",
-        help="which to run, comma separated: 1 fan-out, 2 features, 3 stragglers, 4 scale",
+        help="which to run, comma separated: 1 fan-out, 2 features, 3 stragglers, 4 scale, "
+        "5 batch screening (not in the default: a million subjects take a while)",
     )
     parser.add_argument("--persons", type=int, default=10_000, help="persons per node")
     parser.add_argument(
@@ -60,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--straggler-deadline", type=float, default=1.0)
     parser.add_argument(
         "--straggler-rate", type=float, default=4.0, help="searches per second in scenario 3"
+    )
+    parser.add_argument(
+        "--screen-subjects",
+        type=int,
+        default=200_000,
+        help="subjects streamed through Screen for the throughput figures (scenario 5)",
+    )
+    parser.add_argument(
+        "--screen-million",
+        type=int,
+        default=1_000_000,
+        help="subjects of the memory run in scenario 5 (0 skips it)",
     )
     parser.add_argument("--no-ghz", action="store_true", help="use the harness client only")
     parser.add_argument(

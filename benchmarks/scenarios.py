@@ -623,15 +623,24 @@ def scale_across_cores(bench: Bench) -> None:
     }
 
 
+def batch_screening(bench: Bench) -> None:
+    """Scenario 5, in benchmarks/screening.py (imported here, late, as it imports Bench)."""
+    from benchmarks.screening import screening
+
+    screening(bench)
+
+
 SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "1": fan_out_overhead,
     "2": feature_cost,
     "3": stragglers,
     "4": scale_across_cores,
+    "5": batch_screening,
 }
 TITLES = {
     "1": "fan-out overhead (11 nodes, each {delay} ms away, one search at a time)",
     "2": "cost of the product's features (broker vs bare asyncio fan-out, no delay)",
     "3": "stragglers (one node hangs, its deadline {deadline} s)",
     "4": "scale across cores (SO_REUSEPORT, 1 vs 2 broker workers)",
+    "5": "batch screening (Screen vs one-by-one Search; memory over a million subjects)",
 }
