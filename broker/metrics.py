@@ -7,13 +7,36 @@ officers or criteria.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from selec.observability import LATENCY_BUCKETS
 
 SEARCH_OUTCOMES = ("hit", "no_hit", "incomplete")
+
+
+class _OverdueRequests(Collector):
+    """Pending requests past their owner's deadline, by owning country."""
+
+    def __init__(self, count_overdue: Callable[[], dict[str, int]]) -> None:
+        self._count = count_overdue
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "selec_requests_overdue",
+            "Requests pending longer than the owning country's decision deadline.",
+            labels=["country"],
+        )
+        try:
+            counts = self._count()
+        except Exception:  # a store that cannot answer must not break the scrape
+            counts = {}
+        for country, count in sorted(counts.items()):
+            family.add_metric([country], count)
+        yield family
 
 
 class BrokerMetrics:
@@ -85,12 +108,29 @@ class BrokerMetrics:
             ["country"],
             registry=registry,
         )
+        self.requests = Counter(
+            "selec_requests",
+            "Approval requests entering a state (pending, approved, denied, withdrawn, "
+            "expired, revealed), by owning country.",
+            ["country", "state"],
+            registry=registry,
+        )
+        self.reveals = Counter(
+            "selec_reveals",
+            "Reveals by owning country and outcome (released, refused, unavailable).",
+            ["country", "outcome"],
+            registry=registry,
+        )
         self.refused = Counter(
             "selec_refused_calls",
             "Calls refused before any work, by reason (invalid_argument, ...).",
             ["reason"],
             registry=registry,
         )
+
+    def watch_requests(self, count_overdue: Callable[[], dict[str, int]]) -> None:
+        """selec_requests_overdue{country}, read from the request store at scrape time."""
+        self.registry.register(_OverdueRequests(count_overdue))
 
     def watch_suspensions(self, suspended: Iterable[tuple[str, Callable[[], bool]]]) -> None:
         """Read each country's suspension state at scrape time."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -212,6 +213,9 @@ async def start_broker(
     if preparing is not None:
         await asyncio.wait([preparing], timeout=STORE_PREPARE_WAIT_SECONDS)
     trail = AuditTrail(workflow[1]) if workflow else None
+    if workflow is not None:
+        store = workflow[0]
+        metrics.watch_requests(lambda: store.count_overdue(dt.datetime.now(dt.UTC)))
     servicer = BrokerServicer(
         KeyScheme(settings.key_secret),
         clients,
@@ -228,7 +232,10 @@ async def start_broker(
         broker_pb2_grpc.add_BrokerServiceServicer_to_server(servicer, server)
         if workflow is not None and trail is not None:
             requests_pb2_grpc.add_RequestServiceServicer_to_server(
-                RequestServicer(workflow[0], countries, clients, security.signer, trail), server
+                RequestServicer(
+                    workflow[0], countries, clients, security.signer, audit=trail, metrics=metrics
+                ),
+                server,
             )
             audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(trail), server)
 

@@ -31,6 +31,7 @@ from broker.auth import current_identity
 from broker.config import CountrySettings
 from broker.grants import GrantSigner
 from broker.index import ReferenceIndexError
+from broker.metrics import BrokerMetrics
 from broker.nodes import NodeClient
 from broker.workflow import (
     ConcurrentUpdate,
@@ -126,8 +127,11 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         countries: Mapping[str, CountrySettings],
         clients: Mapping[str, NodeClient],
         signer: GrantSigner | None,
+        *,
         audit: AuditTrail,
+        metrics: BrokerMetrics,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._countries = countries
         self._clients = clients
@@ -185,7 +189,9 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         return await self._stored(self._store.get, request_id)
 
     async def _save(self, updated: DetailsRequest, expected: str) -> DetailsRequest:
-        return await self._stored(self._store.update, updated, expected)
+        saved = await self._stored(self._store.update, updated, expected)
+        self._metrics.requests.labels(saved.country, saved.state.value).inc()
+        return saved
 
     async def RequestDetails(
         self, request: requests_pb2.RequestDetailsRequest, context: grpc.aio.ServicerContext
@@ -220,6 +226,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
                 updated_at=now,
             )
             stored = await self._stored(self._store.create, created)
+            self._metrics.requests.labels(stored.country, stored.state.value).inc()
         except Refused as refused:
             await self._refuse(context, "request", refused)
             raise AssertionError from None  # abort raised
@@ -442,10 +449,18 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
             nonce=current.grant_nonce,
         )
         try:
-            return await self._clients[current.country].release(signed, RELEASE_DEADLINE_SECONDS)
+            released = await self._clients[current.country].release(
+                signed, RELEASE_DEADLINE_SECONDS
+            )
+            self._metrics.reveals.labels(current.country, "released").inc()
+            return released
         except grpc.aio.AioRpcError as exc:
             code = exc.code()
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            unreachable = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+            self._metrics.reveals.labels(
+                current.country, "unavailable" if unreachable else "refused"
+            ).inc()
+            if unreachable:
                 raise Refused(
                     grpc.StatusCode.UNAVAILABLE,
                     "the owning node cannot be reached; try again later",

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import generate_latest
 
 from broker.config import IndexSettings
 from broker.grants import GrantSigner
 from connectors.release import ReleaseLedger
 from selec.tokens import issue_token, load_private_key, new_signing_key
 from selec.v1 import audit_pb2, broker_pb2, connector_pb2, connector_pb2_grpc, requests_pb2
+from tests.integration.test_operations import promtool_problems
 from tests.secure import JOVAN, SecureFederation, start_secure_federation
 
 pytestmark = pytest.mark.integration
@@ -466,3 +468,43 @@ async def test_authorization_matrix(fed: SecureFederation) -> None:
         )
         assert code == Code.UNAUTHENTICATED
     assert await stream_code(fed.search_stub.Search(search, timeout=5)) == Code.UNAUTHENTICATED
+
+
+async def test_overdue_requests_are_listed_and_counted(fed: SecureFederation) -> None:
+    reference = await fed.hit_reference()
+    late = await fed.request_details(reference)
+    await fed.request_details(reference)  # a second one, within its deadline
+    store = fed.broker.requests
+    assert store is not None
+    current = await asyncio.to_thread(store.get, late.request_id)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    earlier = replace(
+        current, created_at=past - dt.timedelta(hours=48), deadline_at=past, updated_at=past
+    )
+    await asyncio.to_thread(store.update, earlier, current.version)
+    overdue = await fed.requests.ListRequests(
+        requests_pb2.ListRequestsRequest(pending_for_my_country=True, overdue=True),
+        timeout=5,
+        metadata=fed.auth("approver.rs"),
+    )
+    assert [r.request_id for r in overdue.requests] == [late.request_id]
+    assert overdue.requests[0].overdue
+    text = generate_latest(fed.broker.metrics.registry).decode()
+    assert 'selec_requests_overdue{country="RS"} 1.0' in text
+    assert 'selec_requests_total{country="RS",state="pending"} 2.0' in text
+
+
+async def test_workflow_metrics_after_the_journey(fed: SecureFederation) -> None:
+    reference = await fed.hit_reference()
+    pending = await fed.request_details(reference)
+    await fed.approve(pending.request_id)
+    await fed.reveal(pending.request_id)
+    text = generate_latest(fed.broker.metrics.registry).decode()
+    for line in (
+        'selec_requests_total{country="RS",state="approved"} 1.0',
+        'selec_requests_total{country="RS",state="revealed"} 1.0',
+        'selec_reveals_total{country="RS",outcome="released"} 1.0',
+    ):
+        assert line in text
+    problems = await asyncio.to_thread(promtool_problems, text)
+    assert problems == ""
