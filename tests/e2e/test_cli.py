@@ -19,6 +19,7 @@ from selec.countries import MEMBER_STATES
 pytestmark = pytest.mark.e2e
 
 READY_SECONDS = 120
+NODE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo" / "nodes" / "rs.yaml"
 
 
 def selec_command() -> list[str]:
@@ -376,3 +377,53 @@ class _At:
 
     def client_args(self) -> list[str]:
         return ["--broker", self.broker, "--insecure"]
+
+
+def node_files(data_dir: Path) -> None:
+    """What the demo RS node's config needs: secrets, and the demo PKI (selec certs)."""
+    (data_dir / "federation.key").write_text("ab" * 32)
+    (data_dir / "rs.reference.key").write_text("cd" * 32)
+    run("certs", "--data-dir", str(data_dir))
+
+
+def test_a_port_in_use_fails_fast_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        node_files(tmp_path)
+        result = run(
+            "connector",
+            "--config",
+            str(NODE_CONFIG),
+            "--data-dir",
+            str(tmp_path),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--insecure",
+            check=False,
+        )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("selec ")]
+    assert lines == [
+        f"selec connector: cannot listen on 127.0.0.1:{port}: address in use or not available"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreadable_certificate_fails_fast_with_one_line(tmp_path: Path) -> None:
+    node_files(tmp_path)
+    (tmp_path / "pki" / "ca.pem").unlink()
+    result = run(
+        "connector",
+        "--config",
+        str(NODE_CONFIG),
+        "--data-dir",
+        str(tmp_path),
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"cannot read {tmp_path / 'pki' / 'ca.pem'}" in result.stderr
+    assert "Traceback" not in result.stderr
