@@ -302,9 +302,22 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         request_iterator: AsyncIterator[broker_pb2.ScreenRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[broker_pb2.ScreenEvent]:
-        """Screen a stream of subjects: a result per subject in order, then the summary."""
+        """Screen a stream of subjects: a result per subject in order, then the summary.
+
+        Audited like a search: one search event for the screening (purpose, legal basis,
+        countries, counts) and one hit event per hit returned.
+        """
+        headers: list[broker_pb2.ScreenHeader] = []
+
+        async def watched() -> AsyncIterator[broker_pb2.ScreenRequest]:
+            async for message in request_iterator:
+                if message.HasField("header") and not headers:
+                    headers.append(message.header)
+                yield message
+
+        hits: list[tuple[str, str]] = []
         events = screen(
-            request_iterator,
+            watched(),
             context,
             self._scheme,
             self._clients,
@@ -313,7 +326,52 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             index_only=self._index_only,
         )
         async for event in events:
+            if event.HasField("subject"):
+                hits.extend((h.country, h.hit.reference) for h in event.subject.hits)
+            elif headers:
+                self._audit_screening(headers[0], event.summary, hits)
             yield event
+
+    def _audit_screening(
+        self,
+        header: broker_pb2.ScreenHeader,
+        summary: broker_pb2.ScreenSummary,
+        hits: list[tuple[str, str]],
+    ) -> None:
+        if self._audit is None:
+            return
+        who = current_identity.get()
+        common = {
+            "at": dt.datetime.now(dt.UTC),
+            "actor": who.officer,
+            "actor_country": who.country,
+            "purpose": header.purpose[:MAX_PURPOSE],
+            "legal_basis": header.legal_basis[:MAX_PURPOSE],
+            "search_id": summary.screening_id,
+        }
+        self._audit.record(
+            AuditRecord(
+                action="search",
+                outcome="hit" if summary.subjects_with_hits else "no_hit",
+                countries=tuple(r.country for r in summary.results),
+                detail=(
+                    f"screening of {summary.subjects} subjects, "
+                    f"{summary.subjects_with_hits} with hits, "
+                    f"{summary.subjects_with_errors} refused"
+                ),
+                **common,
+            )
+        )
+        for country, reference in hits:
+            self._audit.record(
+                AuditRecord(
+                    action="hit",
+                    outcome="hit",
+                    countries=(country,),
+                    reference=reference,
+                    **common,
+                )
+            )
 
     async def GetStatus(
         self, request: broker_pb2.GetStatusRequest, context: grpc.aio.ServicerContext

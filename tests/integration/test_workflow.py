@@ -508,3 +508,32 @@ async def test_workflow_metrics_after_the_journey(fed: SecureFederation) -> None
         assert line in text
     problems = await asyncio.to_thread(promtool_problems, text)
     assert problems == ""
+
+
+async def test_a_screening_is_audited_like_a_search(fed: SecureFederation) -> None:
+    messages = [
+        broker_pb2.ScreenRequest(
+            header=broker_pb2.ScreenHeader(
+                purpose="border check", legal_basis="SELEC art. 2", countries=["RS", "BG"]
+            )
+        ),
+        broker_pb2.ScreenRequest(subject=broker_pb2.ScreenSubject(subject_id="1", criteria=JOVAN)),
+    ]
+    events = [
+        e
+        async for e in fed.search_stub.Screen(
+            iter(messages), timeout=10, metadata=fed.auth("officer.gr")
+        )
+    ]
+    assert events[-1].summary.subjects_with_hits == 1
+    audit = [
+        e
+        async for e in fed.audit.ExportAudit(
+            audit_pb2.ExportAuditRequest(), timeout=30, metadata=fed.auth("auditor.ro")
+        )
+    ]
+    screening = [e for e in audit if e.action == "search" and "screening" in e.detail]
+    assert len(screening) == 1
+    assert screening[0].purpose == "border check" and screening[0].actor == "officer.gr"
+    hits = [e for e in audit if e.action == "hit" and e.search_id == screening[0].search_id]
+    assert {e.countries[0] for e in hits} == {"RS", "BG"}
