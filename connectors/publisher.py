@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 RETRY_SECONDS = 5.0
+# A node first comes up, then publishes: a federation starting at once is ready sooner.
+START_DELAY_SECONDS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,24 @@ def publish(
         return stub.Publish(stream, timeout=deadline_seconds, metadata=access.metadata())
 
 
+def _generation(store: RecordStore) -> str | None:
+    read = getattr(store, "generation", None)
+    return read() if read is not None else None
+
+
+def _start_delay(store: RecordStore, schedule: PublishSchedule) -> float:
+    """0 when the records changed since the last publication to this broker (or it is due);
+    else the time left until it is due. A restart then does not republish unchanged data,
+    and the schedule carries on across restarts.
+    """
+    last_publication = getattr(store, "last_publication", None)
+    generation = _generation(store)
+    last = last_publication(schedule.broker) if last_publication is not None else None
+    if last is None or generation is None or last[0] != generation:
+        return START_DELAY_SECONDS
+    return max(START_DELAY_SECONDS, last[1] + schedule.interval_seconds - time.time())
+
+
 async def publish_on_schedule(
     store: RecordStore,
     country: str,
@@ -133,10 +154,11 @@ async def publish_on_schedule(
     A failed publication is logged and tried again sooner (after 5 s, doubling up to the
     interval): the previous publication stays in the index meanwhile.
     """
-    delay = 0.0 if schedule.on_start else schedule.interval_seconds
+    delay = _start_delay(store, schedule) if schedule.on_start else schedule.interval_seconds
     failures = 0
     while True:
         await asyncio.sleep(delay)
+        generation = _generation(store)
         try:
             reply = await asyncio.to_thread(
                 functools.partial(
@@ -158,5 +180,7 @@ async def publish_on_schedule(
             delay = min(RETRY_SECONDS * 2 ** (failures - 1), schedule.interval_seconds)
             continue
         log.info("published country=%s references=%d", country, reply.reference_count)
+        if generation is not None:
+            await asyncio.to_thread(store.mark_published, schedule.broker, generation, time.time())  # type: ignore[attr-defined]
         failures = 0
         delay = schedule.interval_seconds

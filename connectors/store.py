@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -302,6 +303,7 @@ class SqliteRecordStore:
                     count += len(batch)
                 db.execute(_SCHEME_DELETE)
                 db.execute(_SCHEME_WRITE, (scheme,))
+                _set_meta(db, "generation", uuid.uuid4().hex)
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"import refused: duplicate record id or reference ({exc})") from None
         except sqlite3.Error as exc:
@@ -333,6 +335,34 @@ class SqliteRecordStore:
         row = self._connection().execute(_SCHEME_READ).fetchone()
         return row[0] if row else None
 
+    def generation(self) -> str | None:
+        """Changes with every import: tells a publisher whether there is anything new."""
+        return self._meta("generation")
+
+    def last_publication(self, broker: str) -> tuple[str, float] | None:
+        """(generation, unix time) of the last successful publication to broker."""
+        value = self._meta(f"published:{broker}")
+        if value is None:
+            return None
+        generation, _, moment = value.partition("@")
+        return generation, float(moment or 0)
+
+    def mark_published(self, broker: str, generation: str, moment: float) -> None:
+        """Remember a successful publication to broker."""
+        with self._transaction() as db:
+            _set_meta(db, f"published:{broker}", f"{generation}@{moment}")
+
+    def _meta(self, name: str) -> str | None:
+        try:
+            row = (
+                self._connection()
+                .execute("SELECT value FROM node_meta WHERE name = ?", (name,))
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading node metadata failed: {type(exc).__name__}") from None
+        return row[0] if row else None
+
     def published_records(self) -> Iterator[PublishedRecord]:
         """See RecordStore.published_records. One SELECT: one WAL snapshot."""
         db = sqlite3.connect(self.path, timeout=30)
@@ -356,6 +386,11 @@ class SqliteRecordStore:
     def payloads(self) -> Iterator[tuple[str, str]]:
         """(record_id, payload JSON) of every record; for re-keying after a scheme change."""
         yield from self._connection().execute("SELECT record_id, payload FROM records")
+
+
+def _set_meta(db: sqlite3.Connection, name: str, value: str) -> None:
+    db.execute("DELETE FROM node_meta WHERE name = ?", (name,))
+    db.execute("INSERT INTO node_meta (name, value) VALUES (?, ?)", (name, value))
 
 
 def _record_row(item: StoredRecord, stored_at: str) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,15 @@ def test_references_are_stable_opaque_and_per_node(keyer: RecordKeyer) -> None:
     other_node = RecordKeyer("RS", keyer.scheme, b"s" * 32)
     assert other_node.reference("RS-P-000001") != reference
     assert reference.startswith("RS-") and len(reference) == 3 + 26
+
+
+def test_a_restart_republishes_only_changed_or_due_records(tmp_path: Path, store, keyer) -> None:
+    from connectors.publisher import START_DELAY_SECONDS, PublishSchedule, _start_delay
+
+    schedule = PublishSchedule(broker="127.0.0.1:1", interval_seconds=3600, on_start=True)
+    import_file(write_jsonl(tmp_path / "a.jsonl", GOOD), store, keyer, False)
+    assert _start_delay(store, schedule) == START_DELAY_SECONDS  # never published
+    store.mark_published(schedule.broker, store.generation(), time.time())
+    assert 3500 < _start_delay(store, schedule) <= 3600  # unchanged: wait for the schedule
+    import_file(write_jsonl(tmp_path / "b.jsonl", GOOD[:1]), store, keyer, False)
+    assert _start_delay(store, schedule) == START_DELAY_SECONDS  # changed: publish soon
