@@ -14,13 +14,13 @@ Every step, and every refusal, is an audit event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import TypeVar
 
 import grpc
@@ -36,9 +36,12 @@ from broker.nodes import NodeClient
 from broker.workflow import (
     ConcurrentUpdate,
     DetailsRequest,
+    InvalidTransition,
+    NotPermitted,
     RequestNotFound,
     RequestState,
     RequestStore,
+    transitions,
 )
 from selec.tokens import Identity
 from selec.v1 import connector_pb2, requests_pb2, requests_pb2_grpc
@@ -86,6 +89,18 @@ def _text(value: str, field: str, limit: int = MAX_TEXT, required: bool = True) 
     if any(ch < " " and ch not in "\n\t" for ch in value):
         raise Refused(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: contains control characters")
     return value
+
+
+def _step(step: Callable[[], DetailsRequest]) -> DetailsRequest:
+    """Apply a transition; its refusals become Refused with their gRPC status."""
+    try:
+        return step()
+    except NotPermitted as exc:
+        raise Refused(grpc.StatusCode.PERMISSION_DENIED, str(exc)) from None
+    except InvalidTransition as exc:
+        raise Refused(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from None
+    except ValueError as exc:
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
 
 
 def _stamp(message: object, field: str, moment: dt.datetime | None) -> None:
@@ -277,11 +292,10 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         """Approve (with handling code and expiry) or deny (with reason); four eyes."""
         who = current_identity.get()
         current: DetailsRequest | None = None
+        now = dt.datetime.now(dt.UTC)
         try:
             current = await self._load(request.request_id)
-            self._check_decider(who, current)
-            now = dt.datetime.now(dt.UTC)
-            decided = self._decision(request, current, who, now)
+            decided = _step(lambda: self._decision(request, current, who, now))
             saved = await self._save(decided, current.version)
         except Refused as refused:
             await self._refuse(context, "decision", refused, current)
@@ -292,39 +306,17 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         return to_message(saved, now)
 
     @staticmethod
-    def _check_decider(who: Identity, current: DetailsRequest) -> None:
-        if who.country != current.country:
-            raise Refused(
-                grpc.StatusCode.PERMISSION_DENIED, "only an approver of the owning country decides"
-            )
-        if who.officer == current.requester:
-            raise Refused(
-                grpc.StatusCode.PERMISSION_DENIED,
-                "the requester cannot decide their own request (four eyes)",
-            )
-        if current.state != RequestState.PENDING:
-            raise Refused(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"the request is {current.state.value}, not pending",
-            )
-
-    @staticmethod
     def _decision(
         request: requests_pb2.DecideRequest,
         current: DetailsRequest,
         who: Identity,
         now: dt.datetime,
     ) -> DetailsRequest:
+        """Read the decision's fields, then apply the shared rules (transitions)."""
+        decider = {"by": who.officer, "by_country": who.country, "at": now}
         if not request.approve:
             reason = _text(request.reason, "reason", MAX_JUSTIFICATION)
-            return replace(
-                current,
-                state=RequestState.DENIED,
-                decided_by=who.officer,
-                decided_at=now,
-                denial_reason=reason,
-                updated_at=now,
-            )
+            return transitions.deny(current, reason=reason, **decider)  # type: ignore[arg-type]
         code = _HANDLING.get(request.handling_code)
         if code is None:
             raise Refused(
@@ -337,36 +329,27 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
             raise Refused(
                 grpc.StatusCode.INVALID_ARGUMENT, f"valid_hours: at most {MAX_VALID_HOURS}"
             )
-        return replace(
+        return transitions.approve(
             current,
-            state=RequestState.APPROVED,
-            decided_by=who.officer,
-            decided_at=now,
             handling_code=code,
             handling_note=note,
             expires_at=now + dt.timedelta(hours=hours),
             grant_nonce=secrets.token_hex(16),
-            updated_at=now,
+            **decider,  # type: ignore[arg-type]
         )
 
     async def Withdraw(
         self, request: requests_pb2.WithdrawRequest, context: grpc.aio.ServicerContext
     ) -> requests_pb2.DetailsRequest:
-        """The requester withdraws a pending request."""
+        """The requester withdraws a request not yet revealed."""
         who = current_identity.get()
         current: DetailsRequest | None = None
         now = dt.datetime.now(dt.UTC)
         try:
             current = await self._load(request.request_id)
             self._check_requester(who, current)
-            if current.state != RequestState.PENDING:
-                raise Refused(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"the request is {current.state.value}, not pending",
-                )
-            saved = await self._save(
-                replace(current, state=RequestState.WITHDRAWN, updated_at=now), current.version
-            )
+            withdrawn = _step(lambda: transitions.withdraw(current, by=who.officer, at=now))
+            saved = await self._save(withdrawn, current.version)
         except Refused as refused:
             await self._refuse(context, "withdraw", refused, current)
             raise AssertionError from None
@@ -375,6 +358,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
 
     @staticmethod
     def _check_requester(who: Identity, current: DetailsRequest) -> None:
+        """The caller is the requester: same officer id and same country."""
         if (who.officer, who.country) != (current.requester, current.requester_country):
             raise Refused(grpc.StatusCode.PERMISSION_DENIED, "only the requester may do this")
 
@@ -387,17 +371,9 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         try:
             current = await self._load(request.request_id)
             self._check_requester(who, current)
-            current = await self._check_revealable(current)
+            revealed = await self._revealed(current, who)
             released = await self._release(current)
-            await self._save(
-                replace(
-                    current,
-                    state=RequestState.REVEALED,
-                    revealed_at=dt.datetime.now(dt.UTC),
-                    updated_at=dt.datetime.now(dt.UTC),
-                ),
-                current.version,
-            )
+            await self._save(revealed, current.version)
         except Refused as refused:
             await self._refuse(context, "reveal", refused, current)
             raise AssertionError from None
@@ -413,26 +389,24 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
             handling_note=released.handling_note,
         )
 
-    async def _check_revealable(self, current: DetailsRequest) -> DetailsRequest:
-        if current.state == RequestState.REVEALED:
-            raise Refused(grpc.StatusCode.FAILED_PRECONDITION, "already revealed (single use)")
-        if current.state != RequestState.APPROVED:
-            raise Refused(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"the request is {current.state.value}, not approved",
-            )
+    async def _revealed(self, current: DetailsRequest, who: Identity) -> DetailsRequest:
+        """The request's revealed state; an approval found expired is stored as EXPIRED."""
         now = dt.datetime.now(dt.UTC)
-        if current.expires_at is None or current.expires_at <= now:
-            await self._save(
-                replace(current, state=RequestState.EXPIRED, updated_at=now), current.version
-            )
-            raise Refused(grpc.StatusCode.FAILED_PRECONDITION, "the approval has expired")
+        try:
+            revealed = _step(lambda: transitions.reveal(current, by=who.officer, at=now))
+        except Refused:
+            if current.state is RequestState.APPROVED:
+                with contextlib.suppress(Refused):
+                    await self._save(
+                        _step(lambda: transitions.expire(current, at=now)), current.version
+                    )
+            raise
         if self._signer is None:
             raise Refused(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "this broker has no grant signing key configured",
             )
-        return current
+        return revealed
 
     async def _release(self, current: DetailsRequest) -> connector_pb2.ReleaseResponse:
         assert self._signer is not None and current.expires_at is not None
