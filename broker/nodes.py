@@ -150,7 +150,7 @@ class NodeClient:
         capped_by_caller = budget < own
         deadline = started + budget
         try:
-            response = await self._call(request, deadline)
+            response = await self._call_with_retries(self._stub.Match, request, deadline)
         except (TimeoutError, grpc.aio.AioRpcError) as exc:
             outcome = self._failure(exc, time.monotonic() - started, budget)
             self.recent_latencies.append(outcome.latency_seconds)
@@ -166,49 +166,6 @@ class NodeClient:
         self.suspension.record_success()
         hits = list(response.hits)
         return CountryOutcome(self.country, HIT if hits else NO_HIT, latency, hits)
-
-    async def _call(
-        self, request: connector_pb2.MatchRequest, deadline: float
-    ) -> connector_pb2.MatchResponse:
-        """Call with gRPC's own deadline; retry with tenacity only after a transient failure.
-
-        The first attempt is a plain call: building a retry controller for every call cost
-        an eighth of the broker's CPU per search in the benchmark's profile.
-        """
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        try:
-            return await self._stub.Match(request, timeout=remaining, metadata=outgoing_metadata())
-        except grpc.aio.AioRpcError as exc:
-            if self._retry.attempts < 2 or not _is_transient(exc):
-                raise
-        if self._on_retry is not None:
-            self._on_retry(self.country)
-        return await self._retry_call(request, deadline)
-
-    async def _retry_call(
-        self, request: connector_pb2.MatchRequest, deadline: float
-    ) -> connector_pb2.MatchResponse:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.attempts - 1)
-            | stop_before_delay(max(0.0, deadline - time.monotonic())),
-            wait=wait_exponential_jitter(
-                multiplier=self._retry.backoff_seconds, jitter=self._retry.backoff_seconds, max=1.0
-            ),
-            retry=retry_if_exception(_is_transient),
-            before_sleep=lambda _state: self._on_retry and self._on_retry(self.country),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                return await self._stub.Match(
-                    request, timeout=remaining, metadata=outgoing_metadata()
-                )
-        raise AssertionError("unreachable: tenacity reraises the last failure")
 
     def _failure(self, exc: BaseException, latency: float, budget: float) -> CountryOutcome:
         if isinstance(exc, TimeoutError) or (
@@ -281,10 +238,11 @@ class NodeClient:
     async def _call_with_retries(
         self, rpc: grpc.aio.UnaryUnaryMultiCallable, request: object, deadline: float
     ) -> Any:
-        """`_call` and `_retry_call` for any read-only unary method of the node.
+        """Call a read-only unary method of the node (Match, MatchBatch) within deadline.
 
-        A plain first attempt; tenacity only after a transient failure, while the deadline
-        allows.
+        A plain first attempt (building a retry controller for every call cost an eighth
+        of the broker's CPU per search in the benchmark's profile); tenacity only after a
+        transient failure, while the deadline allows.
         """
         remaining = deadline - time.monotonic()
         if remaining <= 0:
