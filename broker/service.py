@@ -497,25 +497,8 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         feed = PublicationFeed()
         assert self._index is not None
         writer = self._index.start_publish(header.country, feed, as_of)
-        problem: tuple[grpc.StatusCode, str] | None = None
-        position = 0
         try:
-            async for message in request_iterator:
-                if writer.done():
-                    break
-                if not message.HasField("references"):
-                    problem = (
-                        grpc.StatusCode.INVALID_ARGUMENT,
-                        "only the first message may be a header",
-                    )
-                    break
-                try:
-                    batch = [_indexed(header.country, r) for r in message.references.references]
-                except ValueError as exc:
-                    problem = (grpc.StatusCode.INVALID_ARGUMENT, f"references[{position}]: {exc}")
-                    break
-                position += len(batch)
-                await feed.put(batch)
+            problem = await _feed_references(request_iterator, header.country, feed, writer)
         except BaseException:
             await feed.abort("the publishing stream broke off")
             await asyncio.gather(writer, return_exceptions=True)
@@ -538,6 +521,47 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         )
         response.as_of.FromDatetime(publication.as_of)
         return response
+
+
+async def _feed_references(
+    request_iterator: AsyncIterator[broker_pb2.PublishRequest],
+    country: str,
+    feed: PublicationFeed,
+    writer: asyncio.Future[Publication],
+) -> tuple[grpc.StatusCode, str] | None:
+    """Pass the stream's references to the index writer; what is wrong with it, if anything.
+
+    Only an end message with the right count completes a publication: a stream that is
+    cut off or cancelled must never be taken for a whole one.
+    """
+    position = 0
+    ended = False
+    async for message in request_iterator:
+        if writer.done() or ended:
+            return grpc.StatusCode.INVALID_ARGUMENT, "end: must be the last message"
+        if message.HasField("end"):
+            ended = True
+            if message.end.reference_count != position:
+                return (
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"end.reference_count: {message.end.reference_count}, but {position} "
+                    "references arrived; nothing changed",
+                )
+            continue
+        if not message.HasField("references"):
+            return grpc.StatusCode.INVALID_ARGUMENT, "only the first message may be a header"
+        try:
+            batch = [_indexed(country, r) for r in message.references.references]
+        except ValueError as exc:
+            return grpc.StatusCode.INVALID_ARGUMENT, f"references[{position}]: {exc}"
+        position += len(batch)
+        await feed.put(batch)
+    if not ended:
+        return (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "the stream ended without its end message (cut off?); nothing changed",
+        )
+    return None
 
 
 def _percentile(values: list[float], fraction: float) -> float:

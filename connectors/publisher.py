@@ -77,7 +77,9 @@ def publication_stream(
         )
     )
     batch: list[broker_pb2.PublishedReference] = []
+    count = 0
     for record in records:
+        count += 1
         batch.append(
             broker_pb2.PublishedReference(
                 reference=record.reference,
@@ -96,6 +98,7 @@ def publication_stream(
             batch = []
     if batch:
         yield broker_pb2.PublishRequest(references=broker_pb2.PublishedReferences(references=batch))
+    yield broker_pb2.PublishRequest(end=broker_pb2.PublishEnd(reference_count=count))
 
 
 def publish(

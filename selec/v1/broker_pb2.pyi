@@ -239,12 +239,20 @@ class PublishHeader(_message.Message):
     def __init__(self, country: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheme_version: _Optional[str] = ...) -> None: ...
 
 class PublishRequest(_message.Message):
-    __slots__ = ("header", "references")
+    __slots__ = ("header", "references", "end")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
     header: PublishHeader
     references: PublishedReferences
-    def __init__(self, header: _Optional[_Union[PublishHeader, _Mapping]] = ..., references: _Optional[_Union[PublishedReferences, _Mapping]] = ...) -> None: ...
+    end: PublishEnd
+    def __init__(self, header: _Optional[_Union[PublishHeader, _Mapping]] = ..., references: _Optional[_Union[PublishedReferences, _Mapping]] = ..., end: _Optional[_Union[PublishEnd, _Mapping]] = ...) -> None: ...
+
+class PublishEnd(_message.Message):
+    __slots__ = ("reference_count",)
+    REFERENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    reference_count: int
+    def __init__(self, reference_count: _Optional[int] = ...) -> None: ...
 
 class PublishedReferences(_message.Message):
     __slots__ = ("references",)

@@ -71,8 +71,9 @@ class BrokerServiceServicer:
 
     def Publish(self, request_iterator, context):
         """Publish a node's anonymized references into the reference index. The first message
-        is a header naming the country; the rest carry references. The publication replaces
-        the country's previous one atomically, and only when the stream ends cleanly.
+        is a header naming the country, then batches of references, then an end message with
+        the count. The publication replaces the country's previous one atomically, and only
+        when the end message arrives with the right count.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -258,3 +259,28 @@ async def test_all_member_states_publish(seeded_dir: Path, index_settings: Index
         assert sorted(publications) == sorted(MEMBER_STATES)
     finally:
         await federation.close()
+
+
+@pytest.mark.parametrize("ending", ["none", "wrong count"])
+async def test_a_publication_without_its_proper_end_changes_nothing(
+    indexed: Federation, ending: str
+) -> None:
+    store = open_store(indexed.nodes["RS"].settings)
+    scheme = make_keyer(indexed.nodes["RS"].settings).scheme.version
+    before = await indexed.broker.index.publications()  # type: ignore[union-attr]
+    messages = list(
+        publication_stream(
+            "RS", scheme, store.published_records(), dt.datetime.now(dt.UTC), batch_size=5
+        )
+    )
+    assert messages[-1].HasField("end")
+    if ending == "none":
+        messages = messages[:-1]
+    else:
+        messages[-1].end.reference_count += 1
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await indexed.stub.Publish(iter(messages), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "nothing changed" in caught.value.details()
+    indexed.broker.index.forget_publications()  # type: ignore[union-attr]
+    assert (await indexed.broker.index.publications())["RS"] == before["RS"]  # type: ignore[union-attr]
