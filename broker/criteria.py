@@ -11,10 +11,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from connectors.keys import BlindKey, InvalidIdentifier, KeyScheme
+from connectors.service import MAX_KEYS_PER_MATCH
 from selec.v1 import common_pb2
 
 MAX_TEXT = 200
 MAX_NAME_PARTS = 8
+# A node refuses a Match with more keys than this; a search yielding more would fail in
+# every country, so it is refused here, before the fan-out, with a message that says why.
+MAX_KEYS_PER_SEARCH = MAX_KEYS_PER_MATCH
 MIN_BIRTH_YEAR = 1900
 _DOCUMENT_TYPES = {
     common_pb2.DOCUMENT_TYPE_UNSPECIFIED: "",
@@ -27,6 +31,18 @@ _DOCUMENT_TYPES = {
 
 class InvalidCriteria(ValueError):
     """The criteria cannot be searched; the message names the field and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaLimits:
+    """How much one search (or one screened subject) may ask: name parts per name and
+    blind keys in all. Configured in the broker's `limits:` (docs/configuration.md)."""
+
+    max_name_parts: int = MAX_NAME_PARTS
+    max_keys: int = MAX_KEYS_PER_SEARCH
+
+
+DEFAULT_LIMITS = CriteriaLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +73,9 @@ def _has_any(message: object, fields: tuple[str, ...]) -> bool:
     return any(getattr(message, name) for name in fields)
 
 
-def _person_keys(person: common_pb2.PersonCriteria, scheme: KeyScheme) -> list[BlindKey]:
+def _person_keys(
+    person: common_pb2.PersonCriteria, scheme: KeyScheme, max_name_parts: int
+) -> list[BlindKey]:
     field = "criteria.person"
     given = _text(person.given_names, f"{field}.given_names")
     family = _text(person.family_names, f"{field}.family_names")
@@ -65,8 +83,8 @@ def _person_keys(person: common_pb2.PersonCriteria, scheme: KeyScheme) -> list[B
         missing = "given_names" if not given else "family_names"
         raise InvalidCriteria(f"{field}.{missing}: required (search a person by both names)")
     for name, value in (("given_names", given), ("family_names", family)):
-        if len(value.split()) > MAX_NAME_PARTS:
-            raise InvalidCriteria(f"{field}.{name}: more than {MAX_NAME_PARTS} names")
+        if len(value.split()) > max_name_parts:
+            raise InvalidCriteria(f"{field}.{name}: more than {max_name_parts} names")
         if not any(ch.isalpha() for ch in value):
             raise InvalidCriteria(f"{field}.{name}: has no letters")
     dob: dt.date | None = None
@@ -142,12 +160,14 @@ def _phone_keys(phone: common_pb2.PhoneCriteria, scheme: KeyScheme) -> list[Blin
         raise InvalidCriteria(f"{field}.number: {exc}") from None
 
 
-def search_keys(criteria: common_pb2.Criteria, scheme: KeyScheme) -> SearchKeys:
+def search_keys(
+    criteria: common_pb2.Criteria, scheme: KeyScheme, limits: CriteriaLimits = DEFAULT_LIMITS
+) -> SearchKeys:
     """Validate criteria and compute the blind keys of every part that is set."""
     keys: list[BlindKey] = []
     person = criteria.person
     if _has_any(person, ("given_names", "family_names", "date_of_birth", "birth_year")):
-        keys += _person_keys(person, scheme)
+        keys += _person_keys(person, scheme, limits.max_name_parts)
     elif person.sex or person.nationality:
         raise InvalidCriteria("criteria.person: sex and nationality only narrow a name search")
     if _has_any(criteria.document, ("number", "issuing_country", "type")):
@@ -159,4 +179,9 @@ def search_keys(criteria: common_pb2.Criteria, scheme: KeyScheme) -> SearchKeys:
     if not keys:
         raise InvalidCriteria("criteria: empty; give a person, document, vehicle or phone")
     unique = tuple({key.digest: key for key in keys}.values())
+    if len(unique) > limits.max_keys:
+        raise InvalidCriteria(
+            f"criteria: yield {len(unique)} blind keys, at most {limits.max_keys} per search; "
+            "give fewer name parts or fewer identifiers at once"
+        )
     return SearchKeys(keys=unique, sex=person.sex)

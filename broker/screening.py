@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from broker.criteria import InvalidCriteria, SearchKeys, search_keys
+from broker.criteria import DEFAULT_LIMITS, CriteriaLimits, InvalidCriteria, SearchKeys, search_keys
 from broker.metrics import BrokerMetrics
 from broker.nodes import ERROR, HIT, NO_HIT, TIMEOUT, UNAVAILABLE, CountryOutcome, NodeClient
 from connectors.keys import KeyScheme
@@ -88,6 +88,7 @@ class ScreeningLimits:
     batches_in_flight: int = BATCHES_IN_FLIGHT
     linger_seconds: float = LINGER_SECONDS
     max_subjects: int = MAX_SUBJECTS
+    criteria: CriteriaLimits = DEFAULT_LIMITS
 
 
 @dataclass(slots=True)
@@ -281,7 +282,7 @@ class _Screening:
             )
             return
         try:
-            keys: SearchKeys = search_keys(subject.criteria, self.scheme)
+            keys: SearchKeys = search_keys(subject.criteria, self.scheme, self.limits.criteria)
         except InvalidCriteria as exc:
             batch.subjects.append(_Subject(subject_id, str(exc)))
             return

@@ -19,7 +19,7 @@ import grpc
 from broker.audit import AuditRecord
 from broker.audit_trail import AuditTrail
 from broker.auth import current_identity
-from broker.criteria import InvalidCriteria, search_keys
+from broker.criteria import DEFAULT_LIMITS, CriteriaLimits, InvalidCriteria, search_keys
 from broker.index import IndexedKey, IndexedReference, Publication, ReferenceIndexError
 from broker.indexing import IndexView, PublicationFeed
 from broker.merge import correlate, indexed_outcome
@@ -33,7 +33,7 @@ from broker.nodes import (
     NodeClient,
     fan_out,
 )
-from broker.screening import screen
+from broker.screening import ScreeningLimits, screen
 from connectors.keys import KeyScheme
 from connectors.records import CATEGORIES, KINDS
 from selec.v1 import broker_pb2, broker_pb2_grpc, common_pb2, connector_pb2
@@ -96,6 +96,8 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         index_only: frozenset[str] = frozenset(),
         audit: AuditTrail | None = None,
         publishers_need_identity: bool = False,
+        criteria_limits: CriteriaLimits = DEFAULT_LIMITS,
+        screening_limits: ScreeningLimits | None = None,
     ) -> None:
         self._scheme = scheme
         self._clients = clients
@@ -105,6 +107,8 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         self._index_only = index_only
         self._audit = audit
         self._publishers_need_identity = publishers_need_identity
+        self._criteria_limits = criteria_limits
+        self._screening_limits = screening_limits
 
     def _audit_search(
         self,
@@ -219,7 +223,7 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             _required_text(request.purpose, "purpose")
             _required_text(request.legal_basis, "legal_basis")
             countries = self._countries(list(request.countries))
-            keys = search_keys(request.criteria, self._scheme)
+            keys = search_keys(request.criteria, self._scheme, self._criteria_limits)
         except (SearchRejected, InvalidCriteria) as exc:
             self._metrics.refused.labels("invalid_argument").inc()
             self._audit_search(
@@ -324,6 +328,7 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             self._metrics,
             margin=self._margin,
             index_only=self._index_only,
+            limits=self._screening_limits,
         )
         async for event in events:
             if event.HasField("subject"):
