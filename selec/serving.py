@@ -19,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
+from selec.decoding import RequestDecoding
 from selec.observability import RpcObserver
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -63,19 +64,23 @@ async def start_server(
     reuse_port: bool = False,
     credentials: grpc.ServerCredentials | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    max_receive_message_bytes: int = MAX_MESSAGE_BYTES,
+    max_send_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> RunningServer:
     """Create, bind and start a server; register adds the project's servicers to it.
 
     With a registry, every RPC is observed into it (see selec.observability). reuse_port
     lets several worker processes serve one port (the kernel spreads the connections);
-    off by default, so a port already taken fails fast.
+    off by default, so a port already taken fails fast. A request message larger than
+    max_receive_message_bytes is refused by gRPC itself, before any handler or interceptor
+    sees it: the caller gets RESOURCE_EXHAUSTED ("Received message larger than max").
     """
     observers = [RpcObserver(registry)] if registry is not None else []
     server = grpc.aio.server(
-        interceptors=[*observers, *interceptors],
+        interceptors=[*observers, *interceptors, RequestDecoding()],
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", max_receive_message_bytes),
+            ("grpc.max_send_message_length", max_send_message_bytes),
             ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
