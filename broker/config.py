@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from broker.criteria import MAX_KEYS_PER_SEARCH, MAX_NAME_PARTS
 from selec.config import ConfigReader, load_yaml, read_secret
 from selec.countries import MEMBER_STATES
 from selec.tls import TlsFiles, tls_files_from
@@ -74,6 +76,41 @@ class SecuritySettings:
     grant_signing_key: Path | None = None
 
 
+# What each per-caller rate limit counts (broker.limits): Search calls, Screen subjects,
+# RequestService calls, Publish calls, and GetStatus/AuditService calls.
+RATE_CLASSES = ("search", "screen", "requests", "publish", "admin")
+DEFAULT_MESSAGE_BYTES = 4 * 1024 * 1024
+MIN_MESSAGE_BYTES = 64 * 1024
+DEFAULT_MAX_SUBJECTS = 2_000_000  # broker.screening.MAX_SUBJECTS (a test keeps them equal)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A token bucket: `per_second` sustained, up to `burst` at once after a pause."""
+
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsSettings:
+    """How much one caller may send and how fast (docs/configuration.md, `limits:`).
+
+    Size limits always apply (their defaults are the product's); rate limits apply only
+    to the classes configured, per caller (`rates`), with per-caller overrides (`callers`,
+    by country then token subject, e.g. a national screening system's account).
+    """
+
+    max_receive_message_bytes: int = DEFAULT_MESSAGE_BYTES
+    max_send_message_bytes: int = DEFAULT_MESSAGE_BYTES
+    max_name_parts: int = MAX_NAME_PARTS
+    max_keys_per_search: int = MAX_KEYS_PER_SEARCH
+    max_subjects_per_screening: int = DEFAULT_MAX_SUBJECTS
+    rates: Mapping[str, Rate] = field(default_factory=dict)
+    callers: Mapping[tuple[str, str], Mapping[str, Rate]] = field(default_factory=dict)
+    max_tracked_callers: int = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
     """Everything the broker needs to run. The key secret is bytes, never printed."""
@@ -90,6 +127,7 @@ class BrokerSettings:
     workers: int = 1
     metrics_listen: str | None = None
     security: SecuritySettings = SecuritySettings()
+    limits: LimitsSettings = LimitsSettings()
 
     def __repr__(self) -> str:
         return f"BrokerSettings(listen={self.listen!r}, countries={len(self.countries)})"
@@ -122,6 +160,7 @@ def load_broker_settings(
             "tls",
             "auth",
             "grants",
+            "limits",
         }
     )
     return BrokerSettings(
@@ -137,6 +176,7 @@ def load_broker_settings(
         workers=_workers(reader, listen),
         metrics_listen=reader.optional_address("metrics_listen"),
         security=_security(reader),
+        limits=_limits(reader.section("limits", required=False)),
     )
 
 
@@ -235,3 +275,63 @@ def _suspension(section: ConfigReader) -> SuspensionPolicy:
     if policy.max_seconds < policy.initial_seconds:
         raise section.error("max_seconds", "must not be below initial_seconds")
     return policy
+
+
+def _limits(section: ConfigReader) -> LimitsSettings:
+    section.reject_unknown(
+        {
+            "max_receive_message_bytes",
+            "max_send_message_bytes",
+            "max_name_parts",
+            "max_keys_per_search",
+            "max_subjects_per_screening",
+            "rates",
+            "callers",
+            "max_tracked_callers",
+        }
+    )
+    keys = section.integer("max_keys_per_search", MAX_KEYS_PER_SEARCH, minimum=1)
+    if keys > MAX_KEYS_PER_SEARCH:
+        raise section.error(
+            "max_keys_per_search",
+            f"at most {MAX_KEYS_PER_SEARCH} (what a node's Match accepts), got {keys}",
+        )
+    callers: dict[tuple[str, str], Mapping[str, Rate]] = {}
+    by_country = section.section("callers", required=False)
+    for country in by_country:
+        if country not in MEMBER_STATES:
+            raise by_country.error(
+                country, f"not a member state (expected one of {', '.join(MEMBER_STATES)})"
+            )
+        officers = by_country.section(country)
+        for officer in officers:
+            callers[(country, officer)] = _rates(officers.section(officer))
+    return LimitsSettings(
+        max_receive_message_bytes=section.integer(
+            "max_receive_message_bytes", DEFAULT_MESSAGE_BYTES, minimum=MIN_MESSAGE_BYTES
+        ),
+        max_send_message_bytes=section.integer(
+            "max_send_message_bytes", DEFAULT_MESSAGE_BYTES, minimum=MIN_MESSAGE_BYTES
+        ),
+        max_name_parts=section.integer("max_name_parts", MAX_NAME_PARTS, minimum=1),
+        max_keys_per_search=keys,
+        max_subjects_per_screening=section.integer(
+            "max_subjects_per_screening", DEFAULT_MAX_SUBJECTS, minimum=1
+        ),
+        rates=_rates(section.section("rates", required=False)),
+        callers=callers,
+        max_tracked_callers=section.integer("max_tracked_callers", 100_000, minimum=1),
+    )
+
+
+def _rates(section: ConfigReader) -> dict[str, Rate]:
+    section.reject_unknown(set(RATE_CLASSES))
+    rates = {}
+    for name in section:
+        entry = section.section(name)
+        entry.reject_unknown({"per_second", "burst"})
+        per_second = entry.number("per_second", positive=True)
+        rates[name] = Rate(
+            per_second, entry.integer("burst", max(1, math.ceil(per_second)), minimum=1)
+        )
+    return rates

@@ -14,12 +14,15 @@ from broker.audit import AuditLog, open_audit_log
 from broker.audit_service import AuditServicer
 from broker.audit_trail import AuditTrail
 from broker.auth import AuthInterceptor
-from broker.config import BrokerSettings, IndexSettings
+from broker.config import BrokerSettings, IndexSettings, LimitsSettings
+from broker.criteria import CriteriaLimits
 from broker.grants import GrantSigner
 from broker.index import ReferenceIndexError, open_reference_index
 from broker.indexing import IndexView
+from broker.limits import RateLimiter, RateLimitInterceptor
 from broker.metrics import BrokerMetrics
 from broker.nodes import NodeClient
+from broker.screening import ScreeningLimits
 from broker.service import BrokerServicer
 from broker.workflow import RequestStore, open_request_store
 from broker.workflow_service import RequestServicer
@@ -182,6 +185,16 @@ async def prepare_until_ready(stores: list[RequestStore | AuditLog], interval: f
             await asyncio.sleep(interval)
 
 
+def size_limits(limits: LimitsSettings) -> tuple[CriteriaLimits, ScreeningLimits]:
+    """What one search and one screening may ask, from the `limits:` settings."""
+    criteria = CriteriaLimits(
+        max_name_parts=limits.max_name_parts, max_keys=limits.max_keys_per_search
+    )
+    return criteria, ScreeningLimits(
+        max_subjects=limits.max_subjects_per_screening, criteria=criteria
+    )
+
+
 async def start_broker(
     settings: BrokerSettings, health_interval: float = HEALTH_INTERVAL_SECONDS
 ) -> RunningBroker:
@@ -216,6 +229,7 @@ async def start_broker(
     if workflow is not None:
         store = workflow[0]
         metrics.watch_requests(lambda: store.count_overdue(dt.datetime.now(dt.UTC)))
+    criteria_limits, screening_limits = size_limits(settings.limits)
     servicer = BrokerServicer(
         KeyScheme(settings.key_secret),
         clients,
@@ -225,6 +239,8 @@ async def start_broker(
         index_only=frozenset(c.country for c in settings.countries if c.index_only),
         audit=trail,
         publishers_need_identity=security.verifier is not None,
+        criteria_limits=criteria_limits,
+        screening_limits=screening_limits,
     )
     countries = {c.country: c for c in settings.countries}
 
@@ -251,8 +267,11 @@ async def start_broker(
             interceptors=[
                 AuthInterceptor(
                     security.verifier, lambda reason: metrics.refused.labels(reason).inc()
-                )
+                ),
+                RateLimitInterceptor(RateLimiter(settings.limits), registry),
             ],
+            max_receive_message_bytes=settings.limits.max_receive_message_bytes,
+            max_send_message_bytes=settings.limits.max_send_message_bytes,
         )
     except BaseException:
         for client in clients.values():

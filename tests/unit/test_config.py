@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from broker.config import load_broker_settings
+from broker.config import RATE_CLASSES, LimitsSettings, Rate, load_broker_settings
+from broker.criteria import MAX_NAME_PARTS
+from broker.screening import MAX_SUBJECTS
 from connectors.config import load_connector_settings
 from selec.cli.paths import DEMO_CONFIG_DIR
 from selec.config import ConfigError
@@ -115,6 +117,72 @@ def test_environment_secret_overrides_file(environ: dict[str, str], tmp_path: Pa
             "countries.RS.index_only",
             "expected true or false, got 'maybe'",
         ),
+        (BROKER + "limits: {max_subjects: 5}\n", "limits.max_subjects", "unknown key"),
+        (
+            BROKER + "limits: {max_receive_message_bytes: 1000}\n",
+            "limits.max_receive_message_bytes",
+            "expected an integer >= 65536, got 1000",
+        ),
+        (
+            BROKER + "limits: {max_send_message_bytes: 4MB}\n",
+            "limits.max_send_message_bytes",
+            "expected an integer, got '4MB'",
+        ),
+        (
+            BROKER + "limits: {max_keys_per_search: 600}\n",
+            "limits.max_keys_per_search",
+            "at most 512 (what a node's Match accepts), got 600",
+        ),
+        (
+            BROKER + "limits: {max_name_parts: 0}\n",
+            "limits.max_name_parts",
+            "expected an integer >= 1, got 0",
+        ),
+        (
+            BROKER + "limits: {max_subjects_per_screening: -1}\n",
+            "limits.max_subjects_per_screening",
+            "expected an integer >= 1, got -1",
+        ),
+        (
+            BROKER + "limits: {rates: {searches: {per_second: 1}}}\n",
+            "limits.rates.searches",
+            "unknown key (expected one of: admin, publish, requests, screen, search)",
+        ),
+        (
+            BROKER + "limits: {rates: {search: {per_second: 0}}}\n",
+            "limits.rates.search.per_second",
+            "expected a positive number, got 0",
+        ),
+        (
+            BROKER + "limits: {rates: {search: {burst: 5}}}\n",
+            "limits.rates.search.per_second",
+            "required but missing",
+        ),
+        (
+            BROKER + "limits: {rates: {screen: {per_second: 10, burst: 0.5}}}\n",
+            "limits.rates.screen.burst",
+            "expected an integer, got 0.5",
+        ),
+        (
+            BROKER + "limits: {rates: {search: 5}}\n",
+            "limits.rates.search",
+            "expected a mapping, got int",
+        ),
+        (
+            BROKER + "limits: {callers: {XX: {a: {search: {per_second: 1}}}}}\n",
+            "limits.callers.XX",
+            "not a member state",
+        ),
+        (
+            BROKER + "limits: {callers: {RO: {border: {search: {per_secnd: 1}}}}}\n",
+            "limits.callers.RO.border.search.per_secnd",
+            "unknown key",
+        ),
+        (
+            BROKER + "limits: {max_tracked_callers: 0}\n",
+            "limits.max_tracked_callers",
+            "expected an integer >= 1, got 0",
+        ),
     ],
 )
 def test_broker_config_errors_name_file_and_key(
@@ -127,6 +195,44 @@ def test_broker_config_errors_name_file_and_key(
     assert caught.value.key == key
     assert problem in caught.value.problem
     assert str(caught.value).startswith(f"{path}: {key}: ")
+
+
+def test_limits_are_read_with_their_defaults(tmp_path: Path, environ: dict[str, str]) -> None:
+    bare = load_broker_settings(write(tmp_path, BROKER), environ=environ).limits
+    assert bare == LimitsSettings()
+    assert bare.max_subjects_per_screening == MAX_SUBJECTS
+    assert (bare.max_name_parts, bare.max_keys_per_search) == (MAX_NAME_PARTS, 512)
+    assert bare.rates == {} and bare.callers == {}
+    text = BROKER + (
+        "limits:\n"
+        "  max_receive_message_bytes: 1048576\n"
+        "  max_keys_per_search: 100\n"
+        "  rates:\n"
+        "    search: {per_second: 2.5}\n"
+        "    screen: {per_second: 1000, burst: 5000}\n"
+        "  callers:\n"
+        "    RO: {border-system: {search: {per_second: 50, burst: 100}}}\n"
+    )
+    limits = load_broker_settings(write(tmp_path, text), environ=environ).limits
+    assert limits.max_receive_message_bytes == 1048576
+    assert limits.max_send_message_bytes == 4 * 1024 * 1024
+    assert limits.max_keys_per_search == 100
+    # burst defaults to one second's worth, rounded up
+    assert limits.rates == {"search": Rate(2.5, 3), "screen": Rate(1000.0, 5000)}
+    assert limits.callers == {("RO", "border-system"): {"search": Rate(50.0, 100)}}
+
+
+def test_demo_and_deployed_brokers_have_rate_limits(environ: dict[str, str]) -> None:
+    """The shipped configs limit every class, generously (docs/configuration.md)."""
+    demo = load_broker_settings(DEMO_CONFIG_DIR / "broker.yaml", environ=environ).limits
+    assert set(demo.rates) == set(RATE_CLASSES)
+    # above what this machine's broker serves at all (about 80 searches/s, 2,400 subjects/s)
+    assert demo.rates["search"].per_second >= 100 and demo.rates["screen"].per_second >= 20_000
+    deployed = load_broker_settings(
+        Path(__file__).parents[2] / "deploy" / "config" / "broker.yaml",
+        environ={"SELEC_KEY_SECRET": SECRET},
+    ).limits
+    assert set(deployed.rates) == set(RATE_CLASSES)
 
 
 def test_short_secret_is_refused(tmp_path: Path, environ: dict[str, str]) -> None:
