@@ -43,6 +43,7 @@ INDEXED_NO_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_NO_HIT
 MAX_DETAIL = 200
 MATCH_BATCH_METHOD = "/selec.v1.ConnectorService/MatchBatch"
 RECENT_CALLS = 200
+UNDECODABLE = "the node's answer could not be decoded (malformed)"
 
 CHANNEL_OPTIONS = (
     ("grpc.keepalive_time_ms", 30_000),
@@ -159,13 +160,27 @@ class NodeClient:
             return outcome
         latency = time.monotonic() - started
         self.recent_latencies.append(latency)
-        if response.country != self.country:
-            detail = f"node answered as {response.country[:8]!r}, expected {self.country}"
-            self.suspension.record_failure(detail)
-            return CountryOutcome(self.country, ERROR, latency, detail=detail)
+        problem = self._answer_problem(response)
+        if problem is not None:
+            self.suspension.record_failure(problem)
+            return CountryOutcome(self.country, ERROR, latency, detail=problem)
         self.suspension.record_success()
         hits = list(response.hits)
         return CountryOutcome(self.country, HIT if hits else NO_HIT, latency, hits)
+
+    def _answer_problem(
+        self, response: connector_pb2.MatchResponse | connector_pb2.MatchBatchResponse | None
+    ) -> str | None:
+        """What makes an answer no answer of this node's, or None.
+
+        gRPC hands over None for bytes its deserializer could not parse (logging the
+        error, raising nothing), so None is the node's malformed answer.
+        """
+        if response is None:
+            return UNDECODABLE
+        if response.country != self.country:
+            return f"node answered as {response.country[:8]!r}, expected {self.country}"
+        return None
 
     def _failure(self, exc: BaseException, latency: float, budget: float) -> CountryOutcome:
         if isinstance(exc, TimeoutError) or (
@@ -227,10 +242,10 @@ class NodeClient:
                 self.suspension.record_failure(outcome.detail)
             return outcome, []
         latency = time.monotonic() - started
-        if response.country != self.country:
-            detail = f"node answered as {response.country[:8]!r}, expected {self.country}"
-            self.suspension.record_failure(detail)
-            return CountryOutcome(self.country, ERROR, latency, detail=detail), []
+        problem = self._answer_problem(response)
+        if problem is not None:
+            self.suspension.record_failure(problem)
+            return CountryOutcome(self.country, ERROR, latency, detail=problem), []
         self.suspension.record_success()
         results = list(response.results)
         return CountryOutcome(self.country, HIT if results else NO_HIT, latency), results
