@@ -45,6 +45,18 @@ MATCH_BATCH_METHOD = "/selec.v1.ConnectorService/MatchBatch"
 RECENT_CALLS = 200
 UNDECODABLE = "the node's answer could not be decoded (malformed)"
 
+# (cause, words of gRPC's error text that show it), first match wins.
+_UNAVAILABLE_CAUSES = (
+    (
+        "TLS handshake failed (certificate not trusted, expired, or for another name)",
+        ("handshake", "certificate", "ssl", "tls"),
+    ),
+    ("connection refused", ("connection refused", "connect failed")),
+    ("connection reset", ("connection reset", "socket closed", "broken pipe", "eof")),
+    ("its address does not resolve", ("dns resolution", "name resolution")),
+    ("no connection", ("failed to connect", "ipv4:", "ipv6:", "unix:")),
+)
+
 CHANNEL_OPTIONS = (
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
@@ -82,6 +94,20 @@ class CountryOutcome:
 
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AioRpcError) and exc.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def _unavailable_detail(details: str) -> str:
+    """Why a node was not reached, in words an officer can pass on to an operator.
+
+    gRPC's own text names addresses and library internals; the common causes are told
+    apart by it, and anything else (a node that itself answered UNAVAILABLE, as one whose
+    database is gone does) is quoted, shortened.
+    """
+    text = details.lower()
+    for cause, words in _UNAVAILABLE_CAUSES:
+        if any(word in text for word in words):
+            return f"node unreachable: {cause}"
+    return f"node unavailable: {details[:MAX_DETAIL]}"
 
 
 class NodeClient:
@@ -193,7 +219,9 @@ class NodeClient:
         assert isinstance(exc, grpc.aio.AioRpcError)
         code = exc.code()
         if code == grpc.StatusCode.UNAVAILABLE:
-            return CountryOutcome(self.country, UNAVAILABLE, latency, detail="node unreachable")
+            return CountryOutcome(
+                self.country, UNAVAILABLE, latency, detail=_unavailable_detail(exc.details() or "")
+            )
         detail = f"{code.name}: {(exc.details() or '')[:MAX_DETAIL]}"
         return CountryOutcome(self.country, ERROR, latency, detail=detail)
 
