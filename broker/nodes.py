@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
@@ -28,6 +29,7 @@ from tenacity import (
 
 from broker.config import CountrySettings, RetryPolicy, SuspensionPolicy
 from broker.suspension import Suspension
+from selec.countries import MEMBER_STATES
 from selec.observability import outgoing_metadata
 from selec.v1 import broker_pb2, common_pb2, connector_pb2, connector_pb2_grpc
 
@@ -43,6 +45,8 @@ INDEXED_NO_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_NO_HIT
 MAX_DETAIL = 200
 MATCH_BATCH_METHOD = "/selec.v1.ConnectorService/MatchBatch"
 RECENT_CALLS = 200
+# The federation's reference syntax: what RequestDetails and the reference index accept.
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 UNDECODABLE = "the node's answer could not be decoded (malformed)"
 
 # (cause, words of gRPC's error text that show it), first match wins.
@@ -108,6 +112,42 @@ def _unavailable_detail(details: str) -> str:
         if any(word in text for word in words):
             return f"node unreachable: {cause}"
     return f"node unavailable: {details[:MAX_DETAIL]}"
+
+
+def untrusted_hits(
+    hits: Iterable[common_pb2.Hit], country: str, asked_key_types: frozenset[str] | None
+) -> str | None:
+    """Why a node's hits cannot be passed on as its hits, or None when they can.
+
+    Hits go to the officer, into the audit trail and on to RequestDetails, so the broker
+    checks what it can without knowing the node's records: each reference is in the
+    federation's reference syntax (else the officer could not even ask for it), is not
+    named for another member state ("BG-..." from RS: references carry their owner's
+    code, as the SDK's keyer makes them), comes once per answer (a repeat would be audited
+    twice), and claims only key types the search sent (asked_key_types; None: not
+    checked). A node breaking any of these is broken or lying, so its whole answer is
+    refused: keeping the rest would pretend to know which of its hits are true.
+    Whether a well-formed reference was ever issued only the node knows: that is
+    settled at RequestDetails and Release, where a reference it never issued is refused.
+    """
+    seen: set[str] = set()
+    foreign = tuple(f"{c}-" for c in MEMBER_STATES if c != country)
+    for index, hit in enumerate(hits):
+        reference = hit.reference
+        if not _REFERENCE.fullmatch(reference):
+            return f"hits[{index}].reference is not a reference ({reference[:24]!r})"
+        if reference.startswith(foreign):
+            return f"hits[{index}].reference names another country ({reference[:24]!r})"
+        if reference in seen:
+            return f"hits[{index}].reference repeats an earlier hit ({reference[:24]!r})"
+        seen.add(reference)
+        if asked_key_types is not None:
+            unasked = [t for t in hit.matched_key_types if t not in asked_key_types]
+            if unasked:
+                return (
+                    f"hits[{index}] claims a key type the search did not send ({unasked[0][:24]!r})"
+                )
+    return None
 
 
 class NodeClient:
@@ -187,6 +227,11 @@ class NodeClient:
         latency = time.monotonic() - started
         self.recent_latencies.append(latency)
         problem = self._answer_problem(response)
+        if problem is None and response.hits:
+            problem = untrusted_hits(
+                response.hits, self.country, frozenset(k.key_type for k in request.keys)
+            )
+            problem = problem and f"node answered hits the broker cannot pass on: {problem}"
         if problem is not None:
             self.suspension.record_failure(problem)
             return CountryOutcome(self.country, ERROR, latency, detail=problem)
@@ -271,6 +316,13 @@ class NodeClient:
             return outcome, []
         latency = time.monotonic() - started
         problem = self._answer_problem(response)
+        for index, result in enumerate(response.results if problem is None else ()):
+            untrusted = untrusted_hits(result.hits, self.country, None)
+            if untrusted is not None:
+                problem = (
+                    f"node answered hits the broker cannot pass on: results[{index}].{untrusted}"
+                )
+                break
         if problem is not None:
             self.suspension.record_failure(problem)
             return CountryOutcome(self.country, ERROR, latency, detail=problem), []
