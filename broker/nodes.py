@@ -9,6 +9,7 @@ read-only. Every call ends as a `CountryOutcome`: nothing here raises to the sea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -45,6 +46,8 @@ INDEXED_NO_HIT = broker_pb2.COUNTRY_STATUS_INDEXED_NO_HIT
 MAX_DETAIL = 200
 MATCH_BATCH_METHOD = "/selec.v1.ConnectorService/MatchBatch"
 RECENT_CALLS = 200
+# A retry waits this long at most for a dropped channel to reconnect (see `_reconnected`).
+RECONNECT_WAIT_SECONDS = 0.5
 # The federation's reference syntax: what RequestDetails and the reference index accept.
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 UNDECODABLE = "the node's answer could not be decoded (malformed)"
@@ -349,6 +352,7 @@ class NodeClient:
                 raise
         if self._on_retry is not None:
             self._on_retry(self.country)
+        await self._reconnected(deadline)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts - 1)
             | stop_before_delay(max(0.0, deadline - time.monotonic())),
@@ -366,6 +370,27 @@ class NodeClient:
                     raise TimeoutError
                 return await rpc(request, timeout=remaining, metadata=outgoing_metadata())
         raise AssertionError("unreachable: tenacity reraises the last failure")
+
+    async def _reconnected(self, deadline: float) -> None:
+        """Wait, briefly, for the channel to be connected again before a retry.
+
+        A call that failed UNAVAILABLE usually met a dropped or refused connection. The
+        channel then reconnects only after its reconnect back-off (200 ms at first), and a
+        call made meanwhile fails at once without reaching the node: a retry sooner than
+        that is wasted, and a node whose link drops now and then would never be saved by
+        it. So the retry waits until the channel is READY, at most RECONNECT_WAIT_SECONDS
+        and never past the deadline; a node that stays unreachable is retried all the
+        same, and fails (that much later, and only until it is suspended).
+        """
+        wait = min(RECONNECT_WAIT_SECONDS, deadline - time.monotonic())
+        if wait <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                state = self._channel.get_state(try_to_connect=True)
+                while state != grpc.ChannelConnectivity.READY:
+                    await self._channel.wait_for_state_change(state)
+                    state = self._channel.get_state(try_to_connect=True)
 
 
 async def fan_out(
