@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -158,14 +159,21 @@ class _HeldDigests:
         self._db: sqlite3.Connection | None = None
         self._version: int | None = None
         self._digests: frozenset[str] | None = None
+        self._identity: tuple[int, int] | None = None
 
-    def held(self, digests: Sequence[str]) -> list[str] | None:
-        """The digests among these that the store holds; None when it keeps no set."""
+    def held(self, digests: Sequence[str], identity: tuple[int, int]) -> list[str] | None:
+        """The digests among these that the store holds; None when it keeps no set.
+
+        identity: the database file's, as the store just found it; another one (the file
+        was replaced) drops the connection and the set, which were the old file's.
+        """
         with self._lock:
+            if self._db is not None and identity != self._identity:
+                self._db.close()
+                self._db, self._version = None, None
             if self._db is None:
-                self._db = sqlite3.connect(
-                    self._path, timeout=30, isolation_level=None, check_same_thread=False
-                )
+                self._db = _open_existing(self._path, check_same_thread=False)
+                self._identity = identity
             version = self._db.execute("PRAGMA data_version").fetchone()[0]
             if version != self._version:
                 self._digests = None  # the old set goes before the new one is read
@@ -197,20 +205,35 @@ class SqliteRecordStore:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=True)  # created here only: later opens must find it (`_connection`)
         with self._transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, to the file now at the path.
+
+        An open connection keeps reading a database file that was deleted, so without a
+        look at the path the node would go on answering (and its health check passing)
+        from a file that is gone. So the path is looked at on every use (a stat, about a
+        microsecond): gone is a StoreError, and a file put back (another inode) is opened
+        afresh. Opening never creates the file: an empty database in its place would
+        answer NO_HIT to everything.
+        """
+        identity = _file_identity(self.path)
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None and self._local.identity != identity:
+            db.close()
+            db = None
         if db is None:
             try:
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db = _open_existing(self.path)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the node database {self.path}: {exc}") from None
             self._local.db = db
+            self._local.identity = identity
         return db
 
     @contextmanager
@@ -248,18 +271,18 @@ class SqliteRecordStore:
         """
         if not digests:
             return []
+        db = self._connection()
         held = self.__dict__.setdefault(
             "_held_digests", _HeldDigests(self.path, MAX_HELD_DIGESTS)
         )  # created on first use; setdefault is atomic, so threads share one
         try:
-            present = held.held(digests)
+            present = held.held(digests, self._local.identity)
         except sqlite3.Error as exc:
             raise StoreError(f"look-up failed: {type(exc).__name__}") from None
         if present is not None:
             digests = present
             if not digests:
                 return []
-        db = self._connection()
         limit = min(_MAX_DIGESTS_PER_STATEMENT, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
         rows: list[tuple[str, KeyMatch]] = []
         try:
@@ -386,6 +409,26 @@ class SqliteRecordStore:
     def payloads(self) -> Iterator[tuple[str, str]]:
         """(record_id, payload JSON) of every record; for re-keying after a scheme change."""
         yield from self._connection().execute("SELECT record_id, payload FROM records")
+
+
+def _file_identity(path: Path) -> tuple[int, int]:
+    """(device, inode) of the database file; StoreError when it is gone."""
+    try:
+        found = os.stat(path)
+    except OSError as exc:
+        raise StoreError(f"the node database {path} is gone ({exc.strerror})") from None
+    return found.st_dev, found.st_ino
+
+
+def _open_existing(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection to the database at path, which must exist (never created here)."""
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=rw",
+        uri=True,
+        timeout=30,
+        isolation_level=None,
+        check_same_thread=check_same_thread,
+    )
 
 
 def _set_meta(db: sqlite3.Connection, name: str, value: str) -> None:
