@@ -9,6 +9,15 @@ Rules enforced here (roles are the AuthInterceptor's job):
 - two approvers deciding at once: the store's compare-and-set lets exactly one win, the
   other gets FAILED_PRECONDITION.
 Every step, and every refusal, is an audit event.
+
+Enumeration: a caller must not learn whether a request exists unless it may see it (its
+requester, or an approver of the owning country). An unknown request id and a real one the
+caller may not see get the same NOT_FOUND and the same message, after the same work: the
+store is read on both paths, and both refusals are audited alike. Request ids are 128
+random bits. References are the nodes' (an HMAC of the record id under the node's own
+secret, `connectors.keying`), and `RequestDetails` deliberately does not look them up: the
+answer to a request cannot depend on whether the reference exists, and judging that is the
+owning state's approver's job.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_TEXT = 200
+UNKNOWN_REQUEST = "no such request (or not one you may see)"
 MAX_JUSTIFICATION = 2000
 DEFAULT_VALID_HOURS = 72
 MAX_VALID_HOURS = 720
@@ -101,6 +111,14 @@ def _step(step: Callable[[], DetailsRequest]) -> DetailsRequest:
         raise Refused(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from None
     except ValueError as exc:
         raise Refused(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+
+
+def _may_see(who: Identity, request: DetailsRequest) -> bool:
+    """Whether who may know the request exists: its requester, or an approver of the
+    owning country (who lists it as pending)."""
+    if (who.officer, who.country) == (request.requester, request.requester_country):
+        return True
+    return who.has("approver") and who.country == request.country
 
 
 def _stamp(message: object, field: str, moment: dt.datetime | None) -> None:
@@ -188,7 +206,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         try:
             return await asyncio.to_thread(call, *args, **kwargs)
         except RequestNotFound:
-            raise Refused(grpc.StatusCode.NOT_FOUND, "no such request") from None
+            raise Refused(grpc.StatusCode.NOT_FOUND, UNKNOWN_REQUEST) from None
         except ConcurrentUpdate:
             raise Refused(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -198,10 +216,15 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
             log.error("request store failed: %s", exc)
             raise Refused(exc.status, f"request store: {exc.message}") from None
 
-    async def _load(self, request_id: str) -> DetailsRequest:
+    async def _load(self, request_id: str, who: Identity) -> DetailsRequest:
+        """The request, if it exists and who may see it; else the same NOT_FOUND either way
+        (and the store was read either way), so a guess teaches nothing."""
         if not re.fullmatch(r"[0-9a-f]{32}", request_id):
             raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "request_id: expected 32 hex digits")
-        return await self._stored(self._store.get, request_id)
+        found = await self._stored(self._store.get, request_id)
+        if not _may_see(who, found):
+            raise Refused(grpc.StatusCode.NOT_FOUND, UNKNOWN_REQUEST)
+        return found
 
     async def _save(self, updated: DetailsRequest, expected: str) -> DetailsRequest:
         saved = await self._stored(self._store.update, updated, expected)
@@ -294,7 +317,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         current: DetailsRequest | None = None
         now = dt.datetime.now(dt.UTC)
         try:
-            current = await self._load(request.request_id)
+            current = await self._load(request.request_id, who)
             decided = _step(lambda: self._decision(request, current, who, now))
             saved = await self._save(decided, current.version)
         except Refused as refused:
@@ -346,7 +369,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         current: DetailsRequest | None = None
         now = dt.datetime.now(dt.UTC)
         try:
-            current = await self._load(request.request_id)
+            current = await self._load(request.request_id, who)
             self._check_requester(who, current)
             withdrawn = _step(lambda: transitions.withdraw(current, by=who.officer, at=now))
             saved = await self._save(withdrawn, current.version)
@@ -369,7 +392,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         who = current_identity.get()
         current: DetailsRequest | None = None
         try:
-            current = await self._load(request.request_id)
+            current = await self._load(request.request_id, who)
             self._check_requester(who, current)
             revealed = await self._revealed(current, who)
             released = await self._release(current)

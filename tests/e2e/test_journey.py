@@ -79,7 +79,7 @@ def test_search_request_approve_reveal_and_audit(tmp_path: Path) -> None:
             "approver.bg",
             check=False,
         )
-        assert refused.returncode == 1 and "PERMISSION_DENIED" in refused.stderr
+        assert refused.returncode == 1 and "NOT_FOUND" in refused.stderr
         decided = as_json(
             "decide", request_id, "--approve", "--handling", "H1", *client, "--as", "approver.rs"
         )

@@ -113,8 +113,8 @@ async def test_decisions_follow_the_rules(fed: SecureFederation) -> None:
     assert (
         await code_of(fed.approve(own.request_id, "officer-approver.rs")) == Code.PERMISSION_DENIED
     )
-    # Only an approver of the owning country.
-    assert await code_of(fed.approve(own.request_id, "approver.bg")) == Code.PERMISSION_DENIED
+    # Only an approver of the owning country; to any other the request does not exist.
+    assert await code_of(fed.approve(own.request_id, "approver.bg")) == Code.NOT_FOUND
     # Approval needs a handling code; H3 needs its note; denial needs a reason.
     for decide in (
         requests_pb2.DecideRequest(request_id=own.request_id, approve=True),
@@ -157,13 +157,14 @@ async def test_withdraw_and_only_the_requester_reveals(fed: SecureFederation) ->
     reference = await fed.hit_reference()
     first = await fed.request_details(reference)
     await fed.approve(first.request_id)
-    assert await code_of(fed.reveal(first.request_id, "officer2.gr")) == Code.PERMISSION_DENIED
-    assert await code_of(fed.reveal(first.request_id, "officer.rs")) == Code.PERMISSION_DENIED
+    # To anyone but its requester (and the owning country's approvers) it does not exist.
+    assert await code_of(fed.reveal(first.request_id, "officer2.gr")) == Code.NOT_FOUND
+    assert await code_of(fed.reveal(first.request_id, "officer.rs")) == Code.NOT_FOUND
     second = await fed.request_details(reference)
     withdraw = requests_pb2.WithdrawRequest(request_id=second.request_id)
     assert (
         await code_of(fed.requests.Withdraw(withdraw, timeout=5, metadata=fed.auth("officer2.gr")))
-        == Code.PERMISSION_DENIED
+        == Code.NOT_FOUND
     )
     done = await fed.requests.Withdraw(withdraw, timeout=5, metadata=fed.auth("officer.gr"))
     assert done.state == requests_pb2.REQUEST_STATE_WITHDRAWN
@@ -439,13 +440,14 @@ async def test_authorization_matrix(fed: SecureFederation) -> None:
     found = {rpc: [await call(rpc, who) for who in IDENTITIES] for rpc in expected}
     assert found == expected
     # Other country: an approver of BG may not decide RS's request; an officer of another
-    # country may not withdraw or reveal someone else's; a node publishes only its own.
+    # country may not withdraw or reveal someone else's (to them, it does not exist:
+    # NOT_FOUND, as for an unknown id); a node publishes only its own.
     other = {
         "Decide": await call("Decide", "approver.bg"),
         "Withdraw": await call("Withdraw", "officer.rs"),
         "Reveal": await call("Reveal", "officer.rs"),
     }
-    assert other == {"Decide": D, "Withdraw": D, "Reveal": D}
+    assert other == {"Decide": Code.NOT_FOUND, "Withdraw": Code.NOT_FOUND, "Reveal": Code.NOT_FOUND}
     header = broker_pb2.PublishRequest(header=broker_pb2.PublishHeader(country="BG"))
     assert (
         await code_of(
