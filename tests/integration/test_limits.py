@@ -28,6 +28,8 @@ from selec.v1 import broker_pb2, common_pb2, requests_pb2
 from tests.federation import KEY_SECRET, Federation, person, start_federation
 from tests.secure import JOVAN, SecureFederation, secure_channel, start_secure_federation
 
+pytestmark = pytest.mark.integration
+
 Code = grpc.StatusCode
 SMALL = 64 * 1024
 # Eight given and eight family names with a date of birth (one whose day and month may be
