@@ -18,17 +18,29 @@ back once it is healthy. Timing assertions have wide margins: the machine is sha
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import ipaddress
+import shutil
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import grpc
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from broker.config import RetryPolicy, SuspensionPolicy
-from connectors.node import RunningNode, start_node
+from broker.config import IndexSettings, RetryPolicy, SuspensionPolicy
+from broker.suspension import Suspension
+from connectors.node import SERVICE_NAME, RunningNode, start_node
 from selec.serving import RunningServer
+from selec.tls import TlsFiles, files_for, node_name
 from selec.v1 import broker_pb2
 from tests.faults.faulty_node import Fault, FaultyNode, start_faulty_node
 from tests.faults.proxy import FaultProxy, start_proxy
@@ -39,6 +51,7 @@ from tests.federation import (
     start_federation,
     start_hanging_node,
 )
+from tests.secure import SecureFederation, start_secure_federation
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +60,8 @@ NO_HIT = broker_pb2.COUNTRY_STATUS_NO_HIT
 UNAVAILABLE = broker_pb2.COUNTRY_STATUS_UNAVAILABLE
 TIMEOUT = broker_pb2.COUNTRY_STATUS_TIMEOUT
 ERROR = broker_pb2.COUNTRY_STATUS_ERROR
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 JOVAN = person("Jovan", "Petrovic", "1985-03-14")
 WITNESSES = ("BG", "GR")
@@ -532,3 +547,241 @@ async def test_screening_spoiled_answers_are_an_error_never_no_hit(seeded_dir: P
     async with faulty_rs(seeded_dir, Fault.TRUNCATED) as (federation, _):
         rs = screened(await screen_jovan(federation), "RS")
         assert rs.status == ERROR and "could not be decoded" in rs.detail, rs
+
+
+# ---------------------------------------------------------------- the node's database
+
+
+@pytest.fixture
+async def rs_own_db(seeded_dir: Path, tmp_path: Path) -> AsyncIterator[RunningNode]:
+    """A real RS node over its own copy of the seeded database, health checked often."""
+    source = sqlite3.connect(node_settings("RS", seeded_dir).database)
+    settings = node_settings("RS", tmp_path / "rs")
+    settings.database.parent.mkdir()
+    copy = sqlite3.connect(settings.database)
+    source.backup(copy)
+    copy.close()
+    source.close()
+    node = await start_node(settings, health_interval=0.05)
+    yield node
+    await node.stop(0)
+
+
+async def node_health(node: RunningNode) -> int:
+    async with grpc.aio.insecure_channel(node.address) as channel:
+        response = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=5
+        )
+    return response.status
+
+
+async def health_becomes(node: RunningNode, wanted: int) -> None:
+    for _ in range(100):
+        if await node_health(node) == wanted:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the node's health never became {wanted}")
+
+
+async def test_a_write_lock_held_past_the_deadline_does_not_stop_look_ups(
+    seeded_dir: Path, rs_own_db: RunningNode
+) -> None:
+    """Another connection holds an exclusive write transaction for longer than the deadline.
+
+    The node's database is in WAL mode, where a writer never blocks readers: searches and
+    screenings go on answering, from the last committed state, within the deadline.
+    """
+    deadline = 1.0
+    async with broker_over(seeded_dir, rs_own_db.address, deadlines={"RS": deadline}) as fed:
+        baseline = await healthy_baseline(fed)
+        locker = sqlite3.connect(rs_own_db.settings.database, isolation_level=None)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")
+            locker.execute("DELETE FROM record_keys")  # uncommitted: must not be seen
+            for _ in range(3):
+                seen = await search(fed)
+                assert seen.status("RS") == HIT, seen.result("RS")
+                assert seen.result("RS").latency_seconds < deadline
+                assert_witnesses(seen, baseline)
+            assert screened(await screen_jovan(fed), "RS").status == HIT
+            assert await node_health(rs_own_db) == SERVING
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+
+
+@pytest.mark.parametrize("how", ["file deleted", "directory removed"])
+async def test_a_database_gone_is_unavailable_not_serving_then_recovered(
+    seeded_dir: Path, rs_own_db: RunningNode, tmp_path: Path, how: str
+) -> None:
+    database = rs_own_db.settings.database
+    kept = tmp_path / "kept.db"
+    async with broker_over(seeded_dir, rs_own_db.address) as federation:
+        baseline = await healthy_baseline(federation)
+        shutil.copyfile(database, kept)
+        if how == "file deleted":
+            for path in database.parent.glob(database.name + "*"):
+                path.unlink()
+        else:
+            shutil.rmtree(database.parent)
+        for _ in range(SUSPENSION.after_failures):
+            seen = await search(federation)
+            assert_failed_not_no_hit(seen, UNAVAILABLE, "node database unavailable")
+            assert_witnesses(seen, baseline)
+        await health_becomes(rs_own_db, NOT_SERVING)
+        assert not database.exists(), "the node created an empty database in its place"
+
+        async def restore() -> None:
+            database.parent.mkdir(exist_ok=True)
+            shutil.copyfile(kept, database)
+            await health_becomes(rs_own_db, SERVING)
+
+        await suspended_then_recovered(federation, baseline, restore)
+
+
+# ---------------------------------------------------------------- TLS on the node link
+
+
+def certificate(
+    directory: Path,
+    name: str,
+    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+    *,
+    expired: bool = False,
+) -> tuple[Path, Path]:
+    """A certificate for name (valid for 127.0.0.1) signed by issuer; (cert, key) files."""
+    now = dt.datetime.now(dt.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    start, end = (
+        (now - dt.timedelta(days=30), now - dt.timedelta(days=1))
+        if expired
+        else (now - dt.timedelta(minutes=5), now + dt.timedelta(days=1))
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer[0].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName(name)]
+            ),
+            critical=False,
+        )
+        .sign(issuer[1], hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / f"{name}.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return directory / f"{name}.pem", directory / f"{name}.key"
+
+
+def other_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, Path]:
+    """A CA the federation does not know; (cert, key, cert file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Someone else's CA")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "other-ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert, key, directory / "other-ca.pem"
+
+
+def bad_tls(pki: Path, problem: str) -> TlsFiles:
+    """RS's TLS files with one thing wrong."""
+    good = files_for(pki, node_name("RS"))
+    bad = pki / "bad"
+    if problem == "certificate from another CA":
+        ca_cert, ca_key, _ = other_ca(bad)
+        cert, key = certificate(bad, node_name("RS"), (ca_cert, ca_key))
+        return TlsFiles(good.ca_file, cert, key)
+    if problem == "certificate expired":
+        federation_ca = x509.load_pem_x509_certificate((pki / "ca.pem").read_bytes())
+        ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        cert, key = certificate(bad, node_name("RS"), (federation_ca, ca_key), expired=True)
+        return TlsFiles(good.ca_file, cert, key)
+    assert problem == "node trusts another CA"
+    _, _, ca_file = other_ca(bad)
+    return TlsFiles(ca_file, good.cert_file, good.key_file)
+
+
+async def secure_search(federation: SecureFederation) -> Seen:
+    """Search Jovan as officer.gr over the broker's TLS channel."""
+    started = time.monotonic()
+    request = broker_pb2.SearchRequest(criteria=JOVAN, purpose="t", legal_basis="t")
+    answers, summary = {}, None
+    async for event in federation.search_stub.Search(
+        request, timeout=CALLER_DEADLINE, metadata=federation.auth("officer.gr")
+    ):
+        if event.HasField("answer"):
+            answers[event.answer.result.country] = event.answer
+        else:
+            summary = event.summary
+    assert summary is not None
+    return Seen(answers, summary, time.monotonic() - started)
+
+
+@pytest.mark.parametrize(
+    ("problem", "cause"),
+    [
+        ("certificate from another CA", "TLS handshake failed"),
+        ("certificate expired", "TLS handshake failed"),
+        # TLS 1.3: the client learns of its refused certificate only as a reset after its
+        # side of the handshake; the node's log names the certificate.
+        ("node trusts another CA", "connection reset"),
+    ],
+)
+async def test_a_bad_certificate_on_the_node_link_is_unavailable_naming_tls(
+    tmp_path: Path, problem: str, cause: str
+) -> None:
+    federation = await start_secure_federation(
+        tmp_path, IndexSettings("none"), countries=("RS", *WITNESSES), persons=20
+    )
+    try:
+        for client in federation.broker.clients.values():
+            client.suspension = Suspension(SUSPENSION)
+        baseline = await secure_search(federation)
+        assert baseline.status("RS") == HIT
+        good = federation.nodes["RS"]
+        await good.stop(0)
+        federation.nodes["RS"] = await start_node(
+            replace(good.settings, listen=good.address, tls=bad_tls(federation.pki, problem))
+        )
+        for _ in range(SUSPENSION.after_failures):
+            seen = await secure_search(federation)
+            assert seen.elapsed < CALLER_DEADLINE
+            assert_failed_not_no_hit(seen, UNAVAILABLE, cause)
+            assert_witnesses(seen, baseline)
+        seen = await secure_search(federation)
+        assert_failed_not_no_hit(seen, UNAVAILABLE, "suspended", cause)
+        await federation.nodes["RS"].stop(0)
+        federation.nodes["RS"] = await start_node(replace(good.settings, listen=good.address))
+        await asyncio.sleep(SUSPENSION.initial_seconds + 0.1)
+        for _ in range(20):
+            seen = await secure_search(federation)
+            if seen.status("RS") == HIT:
+                break
+            await asyncio.sleep(0.3)
+        assert seen.status("RS") == HIT, seen.result("RS")
+    finally:
+        await federation.close()
