@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from connectors.keys import BlindKey, InvalidIdentifier, KeyScheme
+from connectors.keys.scheme import KEY_STRENGTHS
 from connectors.service import MAX_KEYS_PER_MATCH
 from selec.v1 import common_pb2
 
@@ -53,6 +54,17 @@ class SearchKeys:
     sex: int
 
 
+@dataclass(frozen=True, slots=True)
+class SearchDigests:
+    """One screened subject's keys as a MatchBatch carries them: the raw 16-byte digests,
+    concatenated (`KeySet.digests`). No hex and no object per key: a subject has ~75 keys
+    and a screening keys thousands of subjects a second."""
+
+    digests: bytes
+    count: int
+    sex: int
+
+
 def _text(value: str, field: str) -> str:
     value = value.strip()
     if len(value) > MAX_TEXT:
@@ -75,7 +87,7 @@ def _has_any(message: object, fields: tuple[str, ...]) -> bool:
 
 def _person_keys(
     person: common_pb2.PersonCriteria, scheme: KeyScheme, max_name_parts: int
-) -> list[BlindKey]:
+) -> list[tuple[str, bytes]]:
     field = "criteria.person"
     given = _text(person.given_names, f"{field}.given_names")
     family = _text(person.family_names, f"{field}.family_names")
@@ -108,7 +120,7 @@ def _person_keys(
         raise InvalidCriteria(f"{field}.sex: unknown value {person.sex}")
     _country(person.nationality, f"{field}.nationality")
     try:
-        return scheme.person_query_keys(given, family, dob, year)
+        return scheme.person_query_digests(given, family, dob, year)
     except InvalidIdentifier as exc:
         raise InvalidCriteria(f"{field}: {exc}") from None
 
@@ -160,28 +172,53 @@ def _phone_keys(phone: common_pb2.PhoneCriteria, scheme: KeyScheme) -> list[Blin
         raise InvalidCriteria(f"{field}.number: {exc}") from None
 
 
-def search_keys(
-    criteria: common_pb2.Criteria, scheme: KeyScheme, limits: CriteriaLimits = DEFAULT_LIMITS
-) -> SearchKeys:
-    """Validate criteria and compute the blind keys of every part that is set."""
-    keys: list[BlindKey] = []
+def _unique_digests(
+    criteria: common_pb2.Criteria, scheme: KeyScheme, limits: CriteriaLimits
+) -> dict[bytes, str]:
+    """Validate criteria; the raw digest -> key type of every part that is set, in order."""
+    raw: list[tuple[str, bytes]] = []
     person = criteria.person
     if _has_any(person, ("given_names", "family_names", "date_of_birth", "birth_year")):
-        keys += _person_keys(person, scheme, limits.max_name_parts)
+        raw += _person_keys(person, scheme, limits.max_name_parts)
     elif person.sex or person.nationality:
         raise InvalidCriteria("criteria.person: sex and nationality only narrow a name search")
+    keys: list[BlindKey] = []
     if _has_any(criteria.document, ("number", "issuing_country", "type")):
         keys += _document_keys(criteria.document, scheme)
     if _has_any(criteria.vehicle, ("plate", "plate_country", "vin")):
         keys += _vehicle_keys(criteria.vehicle, scheme)
     if _has_any(criteria.phone, ("number", "region")):
         keys += _phone_keys(criteria.phone, scheme)
-    if not keys:
+    raw += [(key.key_type, bytes.fromhex(key.digest)) for key in keys]
+    if not raw:
         raise InvalidCriteria("criteria: empty; give a person, document, vehicle or phone")
-    unique = tuple({key.digest: key for key in keys}.values())
+    unique = {digest: key_type for key_type, digest in raw}
     if len(unique) > limits.max_keys:
         raise InvalidCriteria(
             f"criteria: yield {len(unique)} blind keys, at most {limits.max_keys} per search; "
             "give fewer name parts or fewer identifiers at once"
         )
-    return SearchKeys(keys=unique, sex=person.sex)
+    return unique
+
+
+def search_keys(
+    criteria: common_pb2.Criteria, scheme: KeyScheme, limits: CriteriaLimits = DEFAULT_LIMITS
+) -> SearchKeys:
+    """Validate criteria and compute the blind keys of every part that is set."""
+    unique = _unique_digests(criteria, scheme, limits)
+    return SearchKeys(
+        keys=tuple(
+            BlindKey(key_type, KEY_STRENGTHS[key_type], digest.hex())
+            for digest, key_type in unique.items()
+        ),
+        sex=criteria.person.sex,
+    )
+
+
+def search_digests(
+    criteria: common_pb2.Criteria, scheme: KeyScheme, limits: CriteriaLimits = DEFAULT_LIMITS
+) -> SearchDigests:
+    """`search_keys` for batch screening: the same validation, errors and keys, as raw
+    digests (key types do not travel in a MatchBatch; see `KeySet.digests`)."""
+    unique = _unique_digests(criteria, scheme, limits)
+    return SearchDigests(b"".join(unique), len(unique), criteria.person.sex)

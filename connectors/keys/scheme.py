@@ -97,11 +97,14 @@ from another or an unknown issuer at STRONG.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import enum
+import functools
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from types import MappingProxyType
 
 from connectors.keys import canonical
@@ -238,11 +241,27 @@ def _record_typo_forms(name: NameForms) -> list[str]:
 
 
 def _query_typo_forms(typed: tuple[str, ...]) -> list[str]:
-    """Typo forms a query sends: its name, squeezed, anagram, keyboard substitutions."""
+    """Typo forms a query sends: its name, squeezed, anagram, keyboard substitutions.
+
+    The keyboard forms are most of a query's keys (one per neighbouring key of every letter
+    but the first), so the other tokens are sorted once per token and a form is slotted in
+    among them with ``bisect``, instead of sorting the whole name again for every form.
+    """
     out = ["d:" + _joined(typed), "s:" + _joined(map(squeeze, typed)), "a:" + anagram(typed)]
     for i, tok in enumerate(typed):
-        rest = typed[:i] + typed[i + 1 :]
-        out.extend("k:" + _joined((*rest, form)) for form in keyboard_typos(tok))
+        rest = sorted(typed[:i] + typed[i + 1 :])
+        forms = keyboard_typos(tok)
+        if not rest:
+            out.extend("k:" + form for form in forms)
+        elif len(rest) == 1:
+            other = rest[0]
+            out.extend(
+                f"k:{form} {other}" if form <= other else f"k:{other} {form}" for form in forms
+            )
+        else:
+            for form in forms:
+                at = bisect.bisect_right(rest, form)
+                out.append("k:" + " ".join((*rest[:at], form, *rest[at:])))
     return out
 
 
@@ -256,6 +275,52 @@ def _dob_items(name: NameForms, day: str, record: bool) -> list[_Item]:
     if name.family_phonetic:
         items.append(("person.phon.dob", f"{name.given_folded}/{name.family_phonetic}|{day}"))
     return items
+
+
+#: Names whose query forms a KeyScheme remembers (see :class:`_QueryName`): a few hundred
+#: bytes a key, so about 10 MB at the bound; lists (manifests, border lists) repeat names.
+QUERY_NAME_CACHE = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class _QueryName:
+    """The part of a person query's keys that depends on the name alone, encoded once.
+
+    Every dated key's MAC input is ``version|type|name form|date``, so a name's forms
+    (folds, parts, phonetic code and the 60-odd keyboard-typo forms, which are most of the
+    cost of a query's keys) are turned into MAC-input prefixes once and only the date is
+    appended per query. Each group is in the order :meth:`KeyScheme.person_query_keys`
+    used to emit them, without repeats, so keys come out exactly as before.
+    """
+
+    dob: tuple[tuple[str, bytes], ...]  #: exact, fold, part, phon keys; + ``|date``
+    swap: tuple[tuple[str, bytes], ...]  #: ``person.swap.dob``; + ``|date``
+    typo: tuple[tuple[str, bytes], ...]  #: ``person.typo.dob``; + ``|date``
+    yob: tuple[tuple[str, bytes], ...]  #: ``person.fold.yob``; + ``|year``
+    undated: tuple[tuple[str, bytes], ...]  #: ``person.fold``; the whole MAC input
+
+
+def _group(start: str, key_type: str, values: Iterable[str]) -> tuple[tuple[str, bytes], ...]:
+    """``(key type, MAC input up to the date)`` of each distinct value, in order."""
+    head = f"{start}{key_type}|"
+    messages = dict.fromkeys([(head + value).encode() for value in values])
+    return tuple(zip(repeat(key_type), messages))
+
+
+def _query_name(version: str, given: str, family: str) -> _QueryName:
+    """The name-dependent MAC-input prefixes of a person query (rules in the module doc)."""
+    name = name_forms(given, family)
+    start = version + "|"
+    dob: dict[bytes, str] = {}
+    for key_type, value in _dob_items(name, "", record=False):
+        dob.setdefault(f"{start}{key_type}|{value}".encode(), key_type)
+    return _QueryName(
+        dob=tuple((key_type, message) for message, key_type in dob.items()),
+        swap=_group(start, "person.swap.dob", [f"{f}|" for f in name.folds]),
+        typo=_group(start, "person.typo.dob", [f"{t}|" for t in _query_typo_forms(name.typed)]),
+        yob=_group(start, "person.fold.yob", [f"{f}|" for f in name.folds]),
+        undated=_group(start, "person.fold", name.folds),
+    )
 
 
 _BLOCK = 64  # SHA-256 block size, for the HMAC pads (RFC 2104)
@@ -277,10 +342,11 @@ class KeyScheme:
     the result against :func:`hmac.digest`.
     """
 
-    __slots__ = ("_inner", "_outer", "version")
+    __slots__ = ("_inner", "_outer", "_query_names", "version")
 
     _inner: hashlib._Hash
     _outer: hashlib._Hash
+    _query_names: Callable[[str, str, str], _QueryName]
     version: str
 
     def __init__(self, secret: bytes) -> None:
@@ -295,6 +361,11 @@ class KeyScheme:
         object.__setattr__(self, "_inner", hashlib.sha256(secret.translate(_IPAD)))
         object.__setattr__(self, "_outer", hashlib.sha256(secret.translate(_OPAD)))
         object.__setattr__(self, "version", SCHEME_VERSION)
+        # Per scheme, bounded, thread-safe (lru_cache locks); it holds name forms, never the
+        # secret, and goes with the scheme.
+        object.__setattr__(
+            self, "_query_names", functools.lru_cache(maxsize=QUERY_NAME_CACHE)(_query_name)
+        )
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("KeyScheme is immutable")
@@ -334,6 +405,20 @@ class KeyScheme:
             digest = outer.digest()[:_DIGEST_BYTES].hex()
             out.append(BlindKey(key_type, KEY_STRENGTHS[key_type], digest))
         return out
+
+    def _digests(
+        self, prefixes: tuple[tuple[str, bytes], ...], end: bytes, out: list[tuple[str, bytes]]
+    ) -> None:
+        """Append ``(key type, 16-byte digest)`` of each prefix followed by ``end``."""
+        inner_copy = self._inner.copy
+        outer_copy = self._outer.copy
+        append = out.append
+        for key_type, prefix in prefixes:
+            inner = inner_copy()
+            inner.update(prefix + end)
+            outer = outer_copy()
+            outer.update(inner.digest())
+            append((key_type, outer.digest()[:_DIGEST_BYTES]))
 
     # -- persons ------------------------------------------------------------------------------
 
@@ -376,20 +461,38 @@ class KeyScheme:
         With a date of birth: dated keys only (no name-only keys). With only a year: year
         keys. With neither: name-only keys (WEAK).
         """
+        return [
+            BlindKey(key_type, KEY_STRENGTHS[key_type], digest.hex())
+            for key_type, digest in self.person_query_digests(given, family, dob, birth_year)
+        ]
+
+    def person_query_digests(
+        self,
+        given: str,
+        family: str,
+        dob: datetime.date | None = None,
+        birth_year: int | None = None,
+    ) -> list[tuple[str, bytes]]:
+        """:meth:`person_query_keys` as ``(key type, raw 16-byte digest)``, in the same order.
+
+        The form batch screening sends: no hex, no objects per key. The name's part of every
+        MAC input comes from a bounded per-scheme cache (:data:`QUERY_NAME_CACHE` names), so
+        a name seen again costs only the MACs.
+        """
         year = _check_date(dob, birth_year)
-        name = name_forms(given, family)
-        items: list[_Item] = []
+        name = self._query_names(self.version, given, family)
+        out: list[tuple[str, bytes]] = []
         if dob is not None:
-            day = dob.isoformat()
-            items += _dob_items(name, day, record=False)
+            day = dob.isoformat().encode()
+            self._digests(name.dob, day, out)
             if _swapped(dob) is not None:  # this date may be a record's date, swapped
-                items += [("person.swap.dob", f"{f}|{day}") for f in name.folds]
-            items += [("person.typo.dob", f"{t}|{day}") for t in _query_typo_forms(name.typed)]
+                self._digests(name.swap, day, out)
+            self._digests(name.typo, day, out)
         if year is not None:
-            items += [("person.fold.yob", f"{f}|{year}") for f in name.folds]
+            self._digests(name.yob, str(year).encode(), out)
         else:
-            items += [("person.fold", f) for f in name.folds]
-        return self._keys(items)
+            self._digests(name.undated, b"", out)
+        return out
 
     # -- other identifiers --------------------------------------------------------------------
 
