@@ -7,11 +7,13 @@ opaque references, categories and the types of the keys that matched.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import re
+import struct
 import time
 from collections.abc import Sequence
-from itertools import chain, repeat
+from itertools import accumulate, chain, compress
 
 import grpc
 
@@ -35,6 +37,11 @@ MAX_SET_ID = 64
 # sees the batch failed instead of losing hits; it stays under the 4 MiB receive limit.
 MAX_BATCH_ANSWER_BYTES = 3_500_000
 _DIGEST = re.compile(r"[0-9a-f]{32}")
+DIGEST_BYTES = 16
+# A batch's packed digests are cut into 16-byte digests by a precompiled struct, this many
+# at a time: about three times faster than slicing them one by one in Python.
+_CHUNK_DIGESTS = 256
+_CHUNK = struct.Struct(f"{DIGEST_BYTES}s" * _CHUNK_DIGESTS)
 _HEX_DIGITS = b"0123456789abcdef"
 _SEX_LETTER = {common_pb2.SEX_MALE: "M", common_pb2.SEX_FEMALE: "F"}
 _OPPOSITE = {"M": "F", "F": "M"}
@@ -79,9 +86,17 @@ def _batch_problem(request: connector_pb2.MatchBatchRequest) -> str | None:
     total = 0
     ids: set[str] = set()
     for index, key_set in enumerate(sets):
+        packed = len(key_set.digests)
+        if packed % DIGEST_BYTES:
+            return (
+                f"sets[{index}].digests: expected a multiple of {DIGEST_BYTES} bytes, got {packed}"
+            )
         count = len(key_set.keys)
+        if count and packed:
+            return f"sets[{index}]: keys or digests, not both"
+        count = count or packed // DIGEST_BYTES
         if not count:
-            return f"sets[{index}].keys: at least one required"
+            return f"sets[{index}].keys: at least one required (keys or digests)"
         if count > MAX_KEYS_PER_MATCH:
             return f"sets[{index}].keys: at most {MAX_KEYS_PER_MATCH} per set, got {count}"
         total += count
@@ -118,39 +133,58 @@ def _digest_problem(per_set: Sequence[Sequence[str]]) -> str | None:
     return None
 
 
+def split_digests(packed: bytes) -> list[bytes]:
+    """16-byte digests out of their concatenation (`KeySet.digests`), in order."""
+    count = len(packed) // DIGEST_BYTES
+    padding = bytes(DIGEST_BYTES * (-count % _CHUNK_DIGESTS))
+    digests = list(chain.from_iterable(_CHUNK.iter_unpack(packed + padding)))
+    del digests[count:]
+    return digests
+
+
+def _packed_sets(request: connector_pb2.MatchBatchRequest) -> tuple[bytes, list[int]]:
+    """Every set's digests, concatenated, and where each set ends (in digests).
+
+    Sets in the compact form (`digests`) are taken as they are; sets in the key form (an
+    older broker) have had their hex digests checked by `_digest_problem` already.
+    """
+    parts = [
+        key_set.digests or bytes.fromhex("".join(key.digest for key in key_set.keys))
+        for key_set in request.sets
+    ]
+    ends = list(accumulate(len(part) // DIGEST_BYTES for part in parts))
+    return b"".join(parts), ends
+
+
 def _group_batch(
-    store: RecordStore, per_set: list[list[str]], sexes: list[str]
+    store: RecordStore, packed: bytes, ends: list[int], sexes: list[str]
 ) -> dict[int, list[common_pb2.Hit]]:
     """Look every digest of a batch up at once; each set's hits, by set position.
 
     One store call for the whole batch when the store has `match_digests` (the SQL store
-    does); a store without it is asked once per set, which is correct but slower.
+    does); a store without it is asked once per set, which is correct but slower. Only the
+    few digests the store holds are mapped back to their sets: a scan in C
+    (`itertools.compress`) finds their positions, and the set of a position is found by
+    bisection of the sets' ends.
     """
+    digests = split_digests(packed)
     found: dict[int, list[KeyMatch]] = {}
     batch_lookup = getattr(store, "match_digests", None)
     if batch_lookup is None:
-        for index, digests in enumerate(per_set):
-            matches = store.match(digests)
+        start = 0
+        for index, end in enumerate(ends):
+            matches = store.match([digest.hex() for digest in digests[start:end]])
+            start = end
             if matches:
                 found[index] = matches
     else:
-        flat = list(chain.from_iterable(per_set))
-        # digest -> the set that sent it; a dict built in C. A digest sent by several sets
-        # (the same subject twice in a batch) is rare and handled by the slower map below.
-        owner = dict(
-            zip(
-                flat,
-                chain.from_iterable(repeat(i, len(d)) for i, d in enumerate(per_set)),
-                strict=True,
-            )
-        )
-        shared: dict[str, list[int]] = {}
-        if len(owner) < len(flat):
-            for index, digests in enumerate(per_set):
-                for digest in digests:
-                    shared.setdefault(digest, []).append(index)
-        for digest, match in batch_lookup(list(owner)):
-            for index in shared.get(digest) or (owner[digest],):
+        pairs = batch_lookup(digests)
+        held = {digest for digest, _ in pairs}
+        owners: dict[bytes, dict[int, None]] = {}
+        for position in compress(range(len(digests)), map(held.__contains__, digests)):
+            owners.setdefault(digests[position], {})[bisect.bisect_right(ends, position)] = None
+        for digest, match in pairs:
+            for index in owners.get(digest, ()):
                 found.setdefault(index, []).append(match)
     hits: dict[int, list[common_pb2.Hit]] = {}
     for index, matches in found.items():
@@ -274,14 +308,15 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
         if problem is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         sets = request.sets
-        per_set = [[key.digest for key in key_set.keys] for key_set in sets]
-        problem = _digest_problem(per_set)
-        if problem is not None:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        if any(key_set.keys for key_set in sets):
+            problem = _digest_problem([[key.digest for key in key_set.keys] for key_set in sets])
+            if problem is not None:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        packed, ends = _packed_sets(request)
         sexes = [_SEX_LETTER.get(key_set.sex, "") for key_set in sets]
         started = time.perf_counter()
         try:
-            hits = await asyncio.to_thread(_group_batch, self.store, per_set, sexes)
+            hits = await asyncio.to_thread(_group_batch, self.store, packed, ends, sexes)
         except StoreError as exc:
             self.metrics.matches.labels("error").inc()
             log.error("match batch failed search_id=%s: %s", request.search_id[:64], exc)
@@ -302,7 +337,7 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
         log.debug(
             "match batch sets=%d keys=%d sets_with_hits=%d seconds=%.3f",
             len(sets),
-            sum(map(len, per_set)),
+            ends[-1],
             len(hits),
             time.perf_counter() - started,
         )

@@ -134,7 +134,7 @@ _MAX_DIGESTS_PER_STATEMENT = 16_384
 # Statement sizes a batch look-up is padded up to, so the sqlite3 statement cache holds
 # a handful of prepared IN lists instead of one per distinct batch size.
 _STATEMENT_SIZES = (64, 256, 1024, 4096, 16_384)
-# A store with more stored keys than this keeps no in-memory set of them (about 100 bytes
+# A store with more stored keys than this keeps no in-memory set of them (about 70 bytes
 # a digest): batch look-ups then go to SQL whole.
 MAX_HELD_DIGESTS = 2_000_000
 _HELD_DIGESTS = "SELECT digest FROM record_keys"
@@ -158,11 +158,13 @@ class _HeldDigests:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._version: int | None = None
-        self._digests: frozenset[str] | None = None
+        self._digests: frozenset[bytes] | None = None
         self._identity: tuple[int, int] | None = None
 
-    def held(self, digests: Sequence[str], identity: tuple[int, int]) -> list[str] | None:
-        """The digests among these that the store holds; None when it keeps no set.
+    def held(self, digests: Sequence[bytes], identity: tuple[int, int]) -> list[bytes] | None:
+        """The raw 16-byte digests among these that the store holds; None when it keeps no
+        set. Held as raw bytes, what a batch carries: no hex per looked-up digest, and
+        about half the memory of hex strings.
 
         identity: the database file's, as the store just found it; another one (the file
         was replaced) drops the connection and the set, which were the old file's.
@@ -178,9 +180,9 @@ class _HeldDigests:
             if version != self._version:
                 self._digests = None  # the old set goes before the new one is read
                 rows = self._db.execute(_HELD_DIGESTS)
-                found: set[str] = set()
+                found: set[bytes] = set()
                 while len(found) <= self._max and (chunk := rows.fetchmany(10_000)):
-                    found.update(row[0] for row in chunk)
+                    found.update(bytes.fromhex(row[0]) for row in chunk)
                 rows.close()
                 self._digests = frozenset(found) if len(found) <= self._max else None
                 self._version = version
@@ -259,8 +261,8 @@ class SqliteRecordStore:
             raise StoreError(f"look-up failed: {type(exc).__name__}") from None
         return [KeyMatch(*row) for row in rows]
 
-    def match_digests(self, digests: Sequence[str]) -> list[tuple[str, KeyMatch]]:
-        """Like `match`, each match paired with the looked-up digest it matched.
+    def match_digests(self, digests: Sequence[bytes]) -> list[tuple[bytes, KeyMatch]]:
+        """Like `match` for raw 16-byte digests, each match paired with the digest it matched.
 
         For batch screening: many subjects' keys are looked up at once, and the digest is
         what maps a match back to the subjects that sent it. Digests the store does not
@@ -283,17 +285,18 @@ class SqliteRecordStore:
             digests = present
             if not digests:
                 return []
+        wanted = [digest.hex() for digest in digests]
         limit = min(_MAX_DIGESTS_PER_STATEMENT, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-        rows: list[tuple[str, KeyMatch]] = []
+        rows: list[tuple[bytes, KeyMatch]] = []
         try:
-            for start in range(0, len(digests), limit):
-                chunk = list(digests[start : start + limit])
+            for start in range(0, len(wanted), limit):
+                chunk = wanted[start : start + limit]
                 size = next((s for s in _STATEMENT_SIZES if s >= len(chunk)), len(chunk))
                 size = min(size, limit)
                 chunk += [chunk[0]] * (size - len(chunk))
                 sql = _MATCH_DIGESTS.format(marks=", ".join("?" * size))
                 for digest, *match in db.execute(sql, chunk):
-                    rows.append((digest, KeyMatch(*match)))
+                    rows.append((bytes.fromhex(digest), KeyMatch(*match)))
         except sqlite3.Error as exc:
             raise StoreError(f"look-up failed: {type(exc).__name__}") from None
         return rows

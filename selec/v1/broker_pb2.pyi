@@ -31,14 +31,22 @@ COUNTRY_STATUS_INDEXED_HIT: CountryStatus
 COUNTRY_STATUS_INDEXED_NO_HIT: CountryStatus
 
 class ScreenHeader(_message.Message):
-    __slots__ = ("purpose", "legal_basis", "countries")
+    __slots__ = ("purpose", "legal_basis", "countries", "grouped_results")
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
     COUNTRIES_FIELD_NUMBER: _ClassVar[int]
+    GROUPED_RESULTS_FIELD_NUMBER: _ClassVar[int]
     purpose: str
     legal_basis: str
     countries: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., countries: _Optional[_Iterable[str]] = ...) -> None: ...
+    grouped_results: bool
+    def __init__(self, purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., countries: _Optional[_Iterable[str]] = ..., grouped_results: _Optional[bool] = ...) -> None: ...
+
+class ScreenSubjects(_message.Message):
+    __slots__ = ("subjects",)
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    subjects: _containers.RepeatedCompositeFieldContainer[ScreenSubject]
+    def __init__(self, subjects: _Optional[_Iterable[_Union[ScreenSubject, _Mapping]]] = ...) -> None: ...
 
 class ScreenSubject(_message.Message):
     __slots__ = ("subject_id", "criteria")
@@ -49,12 +57,14 @@ class ScreenSubject(_message.Message):
     def __init__(self, subject_id: _Optional[str] = ..., criteria: _Optional[_Union[_common_pb2.Criteria, _Mapping]] = ...) -> None: ...
 
 class ScreenRequest(_message.Message):
-    __slots__ = ("header", "subject")
+    __slots__ = ("header", "subject", "subjects")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
     header: ScreenHeader
     subject: ScreenSubject
-    def __init__(self, header: _Optional[_Union[ScreenHeader, _Mapping]] = ..., subject: _Optional[_Union[ScreenSubject, _Mapping]] = ...) -> None: ...
+    subjects: ScreenSubjects
+    def __init__(self, header: _Optional[_Union[ScreenHeader, _Mapping]] = ..., subject: _Optional[_Union[ScreenSubject, _Mapping]] = ..., subjects: _Optional[_Union[ScreenSubjects, _Mapping]] = ...) -> None: ...
 
 class CountryHit(_message.Message):
     __slots__ = ("country", "hit")
@@ -90,13 +100,21 @@ class ScreenSummary(_message.Message):
     elapsed_seconds: float
     def __init__(self, screening_id: _Optional[str] = ..., results: _Optional[_Iterable[_Union[CountryResult, _Mapping]]] = ..., subjects: _Optional[int] = ..., subjects_with_hits: _Optional[int] = ..., subjects_with_errors: _Optional[int] = ..., elapsed_seconds: _Optional[float] = ...) -> None: ...
 
+class SubjectResults(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SubjectResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[SubjectResult, _Mapping]]] = ...) -> None: ...
+
 class ScreenEvent(_message.Message):
-    __slots__ = ("subject", "summary")
+    __slots__ = ("subject", "summary", "results")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
     subject: SubjectResult
     summary: ScreenSummary
-    def __init__(self, subject: _Optional[_Union[SubjectResult, _Mapping]] = ..., summary: _Optional[_Union[ScreenSummary, _Mapping]] = ...) -> None: ...
+    results: SubjectResults
+    def __init__(self, subject: _Optional[_Union[SubjectResult, _Mapping]] = ..., summary: _Optional[_Union[ScreenSummary, _Mapping]] = ..., results: _Optional[_Union[SubjectResults, _Mapping]] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ()

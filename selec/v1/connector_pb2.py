@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from selec.v1 import common_pb2 as selec_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18selec/v1/connector.proto\x12\x08selec.v1\x1a\x15selec/v1/common.proto\"\xcf\x01\n\x05Grant\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12\x11\n\trequester\x18\x04 \x01(\t\x12\x19\n\x11requester_country\x18\x05 \x01(\t\x12\x12\n\nexpires_at\x18\x06 \x01(\x03\x12\r\n\x05nonce\x18\x07 \x01(\t\x12\x15\n\rhandling_code\x18\x08 \x01(\t\x12\x15\n\rhandling_note\x18\t \x01(\t\x12\x0f\n\x07purpose\x18\n \x01(\t\"2\n\x0eReleaseRequest\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\x82\x02\n\x0fReleaseResponse\x12\x11\n\treference\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.selec.v1.RecordKind\x12$\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x12.selec.v1.Category\x12\x35\n\x06\x66ields\x18\x04 \x03(\x0b\x32%.selec.v1.ReleaseResponse.FieldsEntry\x12\x15\n\rhandling_code\x18\x05 \x01(\t\x12\x15\n\rhandling_note\x18\x06 \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\x06KeySet\x12\n\n\x02id\x18\x01 \x01(\t\x12 \n\x04keys\x18\x02 \x03(\x0b\x32\x12.selec.v1.BlindKey\x12\x1a\n\x03sex\x18\x03 \x01(\x0e\x32\r.selec.v1.Sex\"^\n\x11MatchBatchRequest\x12\x16\n\x0escheme_version\x18\x01 \x01(\t\x12\x1e\n\x04sets\x18\x02 \x03(\x0b\x32\x10.selec.v1.KeySet\x12\x11\n\tsearch_id\x18\x03 \x01(\t\"5\n\nKeySetHits\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1b\n\x04hits\x18\x02 \x03(\x0b\x32\r.selec.v1.Hit\"L\n\x12MatchBatchResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12%\n\x07results\x18\x02 \x03(\x0b\x32\x14.selec.v1.KeySetHits\"w\n\x0cMatchRequest\x12\x16\n\x0escheme_version\x18\x01 \x01(\t\x12 \n\x04keys\x18\x02 \x03(\x0b\x32\x12.selec.v1.BlindKey\x12\x11\n\tsearch_id\x18\x03 \x01(\t\x12\x1a\n\x03sex\x18\x04 \x01(\x0e\x32\r.selec.v1.Sex\"=\n\rMatchResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x1b\n\x04hits\x18\x02 \x03(\x0b\x32\r.selec.v1.Hit\"\x11\n\x0f\x44\x65scribeRequest\"\xb5\x01\n\x10\x44\x65scribeResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x16\n\x0escheme_version\x18\x02 \x01(\t\x12\x43\n\rrecord_counts\x18\x03 \x03(\x0b\x32,.selec.v1.DescribeResponse.RecordCountsEntry\x1a\x33\n\x11RecordCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\x98\x02\n\x10\x43onnectorService\x12\x38\n\x05Match\x12\x16.selec.v1.MatchRequest\x1a\x17.selec.v1.MatchResponse\x12\x41\n\x08\x44\x65scribe\x12\x19.selec.v1.DescribeRequest\x1a\x1a.selec.v1.DescribeResponse\x12G\n\nMatchBatch\x12\x1b.selec.v1.MatchBatchRequest\x1a\x1c.selec.v1.MatchBatchResponse\x12>\n\x07Release\x12\x18.selec.v1.ReleaseRequest\x1a\x19.selec.v1.ReleaseResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18selec/v1/connector.proto\x12\x08selec.v1\x1a\x15selec/v1/common.proto\"\xcf\x01\n\x05Grant\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12\x11\n\trequester\x18\x04 \x01(\t\x12\x19\n\x11requester_country\x18\x05 \x01(\t\x12\x12\n\nexpires_at\x18\x06 \x01(\x03\x12\r\n\x05nonce\x18\x07 \x01(\t\x12\x15\n\rhandling_code\x18\x08 \x01(\t\x12\x15\n\rhandling_note\x18\t \x01(\t\x12\x0f\n\x07purpose\x18\n \x01(\t\"2\n\x0eReleaseRequest\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\x82\x02\n\x0fReleaseResponse\x12\x11\n\treference\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.selec.v1.RecordKind\x12$\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x12.selec.v1.Category\x12\x35\n\x06\x66ields\x18\x04 \x03(\x0b\x32%.selec.v1.ReleaseResponse.FieldsEntry\x12\x15\n\rhandling_code\x18\x05 \x01(\t\x12\x15\n\rhandling_note\x18\x06 \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x06KeySet\x12\n\n\x02id\x18\x01 \x01(\t\x12 \n\x04keys\x18\x02 \x03(\x0b\x32\x12.selec.v1.BlindKey\x12\x1a\n\x03sex\x18\x03 \x01(\x0e\x32\r.selec.v1.Sex\x12\x0f\n\x07\x64igests\x18\x04 \x01(\x0c\"^\n\x11MatchBatchRequest\x12\x16\n\x0escheme_version\x18\x01 \x01(\t\x12\x1e\n\x04sets\x18\x02 \x03(\x0b\x32\x10.selec.v1.KeySet\x12\x11\n\tsearch_id\x18\x03 \x01(\t\"5\n\nKeySetHits\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1b\n\x04hits\x18\x02 \x03(\x0b\x32\r.selec.v1.Hit\"L\n\x12MatchBatchResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12%\n\x07results\x18\x02 \x03(\x0b\x32\x14.selec.v1.KeySetHits\"w\n\x0cMatchRequest\x12\x16\n\x0escheme_version\x18\x01 \x01(\t\x12 \n\x04keys\x18\x02 \x03(\x0b\x32\x12.selec.v1.BlindKey\x12\x11\n\tsearch_id\x18\x03 \x01(\t\x12\x1a\n\x03sex\x18\x04 \x01(\x0e\x32\r.selec.v1.Sex\"=\n\rMatchResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x1b\n\x04hits\x18\x02 \x03(\x0b\x32\r.selec.v1.Hit\"\x11\n\x0f\x44\x65scribeRequest\"\xb5\x01\n\x10\x44\x65scribeResponse\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x16\n\x0escheme_version\x18\x02 \x01(\t\x12\x43\n\rrecord_counts\x18\x03 \x03(\x0b\x32,.selec.v1.DescribeResponse.RecordCountsEntry\x1a\x33\n\x11RecordCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\x98\x02\n\x10\x43onnectorService\x12\x38\n\x05Match\x12\x16.selec.v1.MatchRequest\x1a\x17.selec.v1.MatchResponse\x12\x41\n\x08\x44\x65scribe\x12\x19.selec.v1.DescribeRequest\x1a\x1a.selec.v1.DescribeResponse\x12G\n\nMatchBatch\x12\x1b.selec.v1.MatchBatchRequest\x1a\x1c.selec.v1.MatchBatchResponse\x12>\n\x07Release\x12\x18.selec.v1.ReleaseRequest\x1a\x19.selec.v1.ReleaseResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,23 +45,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELEASERESPONSE_FIELDSENTRY']._serialized_start=537
   _globals['_RELEASERESPONSE_FIELDSENTRY']._serialized_end=582
   _globals['_KEYSET']._serialized_start=584
-  _globals['_KEYSET']._serialized_end=666
-  _globals['_MATCHBATCHREQUEST']._serialized_start=668
-  _globals['_MATCHBATCHREQUEST']._serialized_end=762
-  _globals['_KEYSETHITS']._serialized_start=764
-  _globals['_KEYSETHITS']._serialized_end=817
-  _globals['_MATCHBATCHRESPONSE']._serialized_start=819
-  _globals['_MATCHBATCHRESPONSE']._serialized_end=895
-  _globals['_MATCHREQUEST']._serialized_start=897
-  _globals['_MATCHREQUEST']._serialized_end=1016
-  _globals['_MATCHRESPONSE']._serialized_start=1018
-  _globals['_MATCHRESPONSE']._serialized_end=1079
-  _globals['_DESCRIBEREQUEST']._serialized_start=1081
-  _globals['_DESCRIBEREQUEST']._serialized_end=1098
-  _globals['_DESCRIBERESPONSE']._serialized_start=1101
-  _globals['_DESCRIBERESPONSE']._serialized_end=1282
-  _globals['_DESCRIBERESPONSE_RECORDCOUNTSENTRY']._serialized_start=1231
-  _globals['_DESCRIBERESPONSE_RECORDCOUNTSENTRY']._serialized_end=1282
-  _globals['_CONNECTORSERVICE']._serialized_start=1285
-  _globals['_CONNECTORSERVICE']._serialized_end=1565
+  _globals['_KEYSET']._serialized_end=683
+  _globals['_MATCHBATCHREQUEST']._serialized_start=685
+  _globals['_MATCHBATCHREQUEST']._serialized_end=779
+  _globals['_KEYSETHITS']._serialized_start=781
+  _globals['_KEYSETHITS']._serialized_end=834
+  _globals['_MATCHBATCHRESPONSE']._serialized_start=836
+  _globals['_MATCHBATCHRESPONSE']._serialized_end=912
+  _globals['_MATCHREQUEST']._serialized_start=914
+  _globals['_MATCHREQUEST']._serialized_end=1033
+  _globals['_MATCHRESPONSE']._serialized_start=1035
+  _globals['_MATCHRESPONSE']._serialized_end=1096
+  _globals['_DESCRIBEREQUEST']._serialized_start=1098
+  _globals['_DESCRIBEREQUEST']._serialized_end=1115
+  _globals['_DESCRIBERESPONSE']._serialized_start=1118
+  _globals['_DESCRIBERESPONSE']._serialized_end=1299
+  _globals['_DESCRIBERESPONSE_RECORDCOUNTSENTRY']._serialized_start=1248
+  _globals['_DESCRIBERESPONSE_RECORDCOUNTSENTRY']._serialized_end=1299
+  _globals['_CONNECTORSERVICE']._serialized_start=1302
+  _globals['_CONNECTORSERVICE']._serialized_end=1582
 # @@protoc_insertion_point(module_scope)

@@ -63,14 +63,16 @@ class ReleaseResponse(_message.Message):
     def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.RecordKind, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., fields: _Optional[_Mapping[str, str]] = ..., handling_code: _Optional[str] = ..., handling_note: _Optional[str] = ...) -> None: ...
 
 class KeySet(_message.Message):
-    __slots__ = ("id", "keys", "sex")
+    __slots__ = ("id", "keys", "sex", "digests")
     ID_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     SEX_FIELD_NUMBER: _ClassVar[int]
+    DIGESTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.BlindKey]
     sex: _common_pb2.Sex
-    def __init__(self, id: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[_common_pb2.BlindKey, _Mapping]]] = ..., sex: _Optional[_Union[_common_pb2.Sex, str]] = ...) -> None: ...
+    digests: bytes
+    def __init__(self, id: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[_common_pb2.BlindKey, _Mapping]]] = ..., sex: _Optional[_Union[_common_pb2.Sex, str]] = ..., digests: _Optional[bytes] = ...) -> None: ...
 
 class MatchBatchRequest(_message.Message):
     __slots__ = ("scheme_version", "sets", "search_id")
