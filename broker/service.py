@@ -82,6 +82,11 @@ def _required_text(value: str, field: str) -> str:
     return value
 
 
+def _auditable(text: str) -> str:
+    """text as the audit log takes it: a refused search's purpose may be anything."""
+    return "".join(ch if ch >= " " and ch != "\x7f" else "?" for ch in text[:MAX_PURPOSE])
+
+
 class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
     """Serves Search over the configured nodes and the reference index, and Publish."""
 
@@ -130,8 +135,8 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             "at": now,
             "actor": who.officer,
             "actor_country": who.country,
-            "purpose": request.purpose[:MAX_PURPOSE],
-            "legal_basis": request.legal_basis[:MAX_PURPOSE],
+            "purpose": _auditable(request.purpose),
+            "legal_basis": _auditable(request.legal_basis),
             "search_id": search_id,
         }
         self._audit.record(
@@ -229,7 +234,11 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             self._audit_search(
                 request,
                 "refused",
-                list(request.countries)[:MAX_COUNTRIES],
+                [
+                    code
+                    for code in (c.strip().upper() for c in request.countries[:MAX_COUNTRIES])
+                    if code in self._clients
+                ],
                 detail=str(exc).split(":")[0],
             )
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -333,6 +342,9 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         async for event in events:
             if event.HasField("subject"):
                 hits.extend((h.country, h.hit.reference) for h in event.subject.hits)
+            elif event.HasField("results"):
+                for result in event.results.results:
+                    hits.extend((h.country, h.hit.reference) for h in result.hits)
             elif headers:
                 self._audit_screening(headers[0], event.summary, hits)
             yield event
