@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import math
 import random
 import time
@@ -43,6 +44,10 @@ POOL_PERSONS = 3000
 POOL_SEED = 99
 SEARCH_CONCURRENCY = 16
 LIGHT_SUBJECTS = 100_000
+# Subjects per request message (ScreenSubjects) and grouped results, as `selec screen`
+# sends them; a shorter run with one subject per message each way shows what that costs.
+SUBJECTS_PER_MESSAGE = 100
+SINGLE_SUBJECTS = 20_000
 RSS_SAMPLES = 20
 # A bounded pipeline's peak memory stops growing once it is full: the peak at the end of
 # the million-subject run may exceed the peak after its first tenth by this factor at most.
@@ -168,8 +173,13 @@ async def screen(
     subjects: Iterator[broker_pb2.ScreenSubject],
     count: int,
     watch_pid: int | None = None,
+    per_message: int = SUBJECTS_PER_MESSAGE,
 ) -> ScreenRun:
-    """Stream subjects through Screen; count results, check their order, sample RSS."""
+    """Stream subjects through Screen; count results, check their order, sample RSS.
+
+    `per_message` subjects per request message and results grouped (as `selec screen`
+    does), or with 1 one subject per message each way (the original form).
+    """
     run = ScreenRun(count)
     every = max(1, count // RSS_SAMPLES)
     channel = grpc.aio.insecure_channel(
@@ -179,25 +189,32 @@ async def screen(
 
     async def requests() -> AsyncIterator[broker_pb2.ScreenRequest]:
         yield broker_pb2.ScreenRequest(
-            header=broker_pb2.ScreenHeader(purpose="benchmark", legal_basis="benchmark")
+            header=broker_pb2.ScreenHeader(
+                purpose="benchmark", legal_basis="benchmark", grouped_results=per_message > 1
+            )
         )
-        for subject in subjects:
-            yield broker_pb2.ScreenRequest(subject=subject)
+        if per_message == 1:
+            for subject in subjects:
+                yield broker_pb2.ScreenRequest(subject=subject)
+            return
+        while group := list(itertools.islice(subjects, per_message)):
+            yield broker_pb2.ScreenRequest(subjects=broker_pb2.ScreenSubjects(subjects=group))
 
     if watch_pid is not None:
         run.rss.append((0, rss_kib(watch_pid)))
     started = time.perf_counter()
     try:
         async for event in stub.Screen(requests()):
-            if event.HasField("subject"):
-                result = event.subject
-                if result.subject_id != f"S{run.results:07d}":
-                    run.in_order = False
-                run.results += 1
-                run.with_hits += bool(result.hits)
-                run.with_errors += bool(result.error)
-                if watch_pid is not None and run.results % every == 0:
-                    run.rss.append((run.results, rss_kib(watch_pid)))
+            if not event.HasField("summary"):
+                results = event.results.results if event.HasField("results") else [event.subject]
+                for result in results:
+                    if result.subject_id != f"S{run.results:07d}":
+                        run.in_order = False
+                    run.results += 1
+                    run.with_hits += bool(result.hits)
+                    run.with_errors += bool(result.error)
+                    if watch_pid is not None and run.results % every == 0:
+                        run.rss.append((run.results, rss_kib(watch_pid)))
             else:
                 run.summary = {
                     r.country: broker_pb2.CountryStatus.Name(r.status)[15:]
@@ -253,6 +270,7 @@ class Measured:
 
     main: ScreenRun
     searched: list[tuple[int, float, dict[str, float]]]
+    single: ScreenRun | None = None
     light: ScreenRun | None = None
     million: ScreenRun | None = None
     profile: dict[str, Any] = field(default_factory=dict)
@@ -301,12 +319,17 @@ def _measure(bench: Bench, address: str, broker_pid: int) -> Measured:
         )
         profile = _read_profiles(bench, recorders)
     assert main is not None
+    count = min(options.screen_subjects, SINGLE_SUBJECTS)
+    with cluster.cpu_meter(groups) as cpu:
+        single = asyncio.run(screen(address, subjects(count, seed=4), count, per_message=1))
+    single.cpu = dict(cpu)
+    bench.say(f"    one subject per message: {single.rate:,.0f}/s")
     count = min(options.screen_subjects, LIGHT_SUBJECTS)
     with cluster.cpu_meter(groups) as cpu:
         light = asyncio.run(screen(address, documents(count), count))
     light.cpu = dict(cpu)
     bench.say(f"    document-number subjects: {light.rate:,.0f}/s")
-    measured = Measured(main, searched, light, profile=profile)
+    measured = Measured(main, searched, single, light, profile=profile)
     if options.screen_million:
         with cluster.cpu_meter(groups) as cpu:
             million = asyncio.run(
@@ -385,6 +408,19 @@ def _report(bench: Bench, measured: Measured) -> None:
         ],
         "profile": measured.profile,
     }
+    if measured.single is not None:
+        single = measured.single
+        bench.add(
+            Figure(
+                "5",
+                "throughput, one subject per message each way",
+                single.rate,
+                "subjects/s",
+                note=f"broker {_per_subject(single, 'broker'):.3f} ms, nodes "
+                f"{_per_subject(single, 'nodes'):.3f} ms CPU per subject",
+            )
+        )
+        details["single"] = single.as_dict()
     if measured.light is not None:
         light = measured.light
         bench.add(

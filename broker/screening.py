@@ -49,7 +49,13 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from broker.criteria import DEFAULT_LIMITS, CriteriaLimits, InvalidCriteria, SearchKeys, search_keys
+from broker.criteria import (
+    DEFAULT_LIMITS,
+    CriteriaLimits,
+    InvalidCriteria,
+    SearchDigests,
+    search_digests,
+)
 from broker.metrics import BrokerMetrics
 from broker.nodes import ERROR, HIT, NO_HIT, TIMEOUT, UNAVAILABLE, CountryOutcome, NodeClient
 from connectors.keys import KeyScheme
@@ -68,11 +74,25 @@ MAX_COUNTRIES = 64
 BATCH_METADATA = "selec-screen-batch"
 # Unread request messages the broker holds; beyond this, flow control holds the sender.
 INBOX_MESSAGES = 256
+# Subjects in one ScreenSubjects message; a longer one refuses the stream.
+MAX_SUBJECTS_PER_MESSAGE = 1000
+# A grouped results event holds at most this many results and about this many bytes, well
+# under the 4 MiB a client receives by default.
+MAX_RESULTS_PER_EVENT = 1000
+MAX_RESULTS_EVENT_BYTES = 1_000_000
 # Subjects keyed between two turns of the event loop: keying costs a fraction of a
 # millisecond per subject, and other calls on this broker must not wait for a whole batch.
 KEYED_PER_TURN = 8
 _FAILURE_RANK = {UNAVAILABLE: 1, TIMEOUT: 2, ERROR: 3}
 _END = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Put in the inbox where the stream broke the protocol, so the subjects before it are
+    screened first."""
+
+    problem: str
 
 
 class ScreeningRejected(ValueError):
@@ -235,7 +255,9 @@ class _Screening:
         context: grpc.aio.ServicerContext,
         margin: float,
         index_only: frozenset[str],
+        grouped: bool = False,
     ) -> None:
+        self.grouped = grouped
         self.scheme = scheme
         self.clients = clients
         self.countries = countries
@@ -259,7 +281,20 @@ class _Screening:
         cancelled: then nobody reads the inbox any more)."""
         try:
             async for message in requests:
-                await inbox.put(message)
+                if message.WhichOneof("item") != "subjects":
+                    await inbox.put(message)
+                    continue
+                subjects = message.subjects.subjects
+                if len(subjects) > MAX_SUBJECTS_PER_MESSAGE:
+                    await inbox.put(
+                        _Refused(
+                            f"subjects: at most {MAX_SUBJECTS_PER_MESSAGE} per message, "
+                            f"got {len(subjects)}"
+                        )
+                    )
+                    break
+                for subject in subjects:
+                    await inbox.put(subject)
         except asyncio.CancelledError:
             raise
         except BaseException:
@@ -267,14 +302,20 @@ class _Screening:
             raise
         await inbox.put(_END)
 
-    def subject(self, message: broker_pb2.ScreenRequest, batch: _Batch) -> None:
-        """Key one subject into the batch, or record why it cannot be screened."""
-        if not message.HasField("subject"):
-            if message.HasField("header"):
-                raise ScreeningRejected("header: only the first message may be a header")
+    def subject(
+        self, message: broker_pb2.ScreenRequest | broker_pb2.ScreenSubject, batch: _Batch
+    ) -> None:
+        """Key one subject (alone in its message, or one of a ScreenSubjects) into the
+        batch, or record why it cannot be screened."""
+        if isinstance(message, broker_pb2.ScreenSubject):
+            subject = message
+        elif message.HasField("subject"):
+            subject = message.subject
+        elif message.HasField("header"):
+            raise ScreeningRejected("header: only the first message may be a header")
+        else:
             batch.subjects.append(_Subject("", "subject: required"))
             return
-        subject = message.subject
         subject_id = subject.subject_id
         if len(subject_id) > MAX_SUBJECT_ID:
             batch.subjects.append(
@@ -282,17 +323,20 @@ class _Screening:
             )
             return
         try:
-            keys: SearchKeys = search_keys(subject.criteria, self.scheme, self.limits.criteria)
+            keys: SearchDigests = search_digests(
+                subject.criteria, self.scheme, self.limits.criteria
+            )
         except InvalidCriteria as exc:
             batch.subjects.append(_Subject(subject_id, str(exc)))
             return
         position = len(batch.subjects)
         batch.subjects.append(_Subject(subject_id))
-        key_set = batch.request.sets.add(id=str(position), sex=keys.sex)  # type: ignore[arg-type]
-        add = key_set.keys.add
-        for key in keys.keys:
-            add(key_type=key.key_type, digest=key.digest)
-        batch.keys += len(keys.keys)
+        batch.request.sets.add(
+            id=str(position),
+            sex=keys.sex,  # type: ignore[arg-type]
+            digests=keys.digests,
+        )
+        batch.keys += keys.count
 
     async def batches(self, inbox: asyncio.Queue[object], size: int) -> AsyncIterator[_Batch]:
         """Batches of at most `size` subjects and `batch_keys` keys, each sent when full or
@@ -343,7 +387,9 @@ class _Screening:
             raise ScreeningRejected(
                 f"subjects: at most {self.limits.max_subjects} per screening; split the list"
             )
-        assert isinstance(item, broker_pb2.ScreenRequest)
+        if isinstance(item, _Refused):
+            raise ScreeningRejected(item.problem)
+        assert isinstance(item, broker_pb2.ScreenRequest | broker_pb2.ScreenSubject)
         self.subject(item, batch)
         self.counts.subjects += 1
 
@@ -391,7 +437,7 @@ class _Screening:
                     into.append(broker_pb2.CountryHit(country=country, hit=hit))
                 hits += len(key_set.hits)
             self.tallies[country].add(outcome, hits)
-        events = []
+        results: list[broker_pb2.SubjectResult] = []
         counts = self.counts
         for position, subject in enumerate(batch.subjects):
             if subject.error:
@@ -406,9 +452,11 @@ class _Screening:
                     if len(hits_of) > 1:
                         hits_of.sort(key=_strength_first)
                 result = broker_pb2.SubjectResult(subject_id=subject.subject_id, hits=hits_of)
-            events.append(broker_pb2.ScreenEvent(subject=result))
+            results.append(result)
         self.batches_done += 1
-        return events
+        if not self.grouped:
+            return [broker_pb2.ScreenEvent(subject=result) for result in results]
+        return _grouped(results)
 
     def summary(self, elapsed: float) -> broker_pb2.ScreenEvent:
         """The last event: every asked country's status, and the counts."""
@@ -476,6 +524,25 @@ def _checked(
     return CountryOutcome(outcome.country, ERROR, outcome.latency_seconds, detail=detail), []
 
 
+def _grouped(results: list[broker_pb2.SubjectResult]) -> list[broker_pb2.ScreenEvent]:
+    """Consecutive results in as few events as the limits allow (MAX_RESULTS_PER_EVENT
+    results, MAX_RESULTS_EVENT_BYTES bytes; a single larger result travels alone)."""
+    events: list[broker_pb2.ScreenEvent] = []
+    group: list[broker_pb2.SubjectResult] = []
+    size = 0
+    for result in results:
+        grows = result.ByteSize() + 8
+        full = len(group) >= MAX_RESULTS_PER_EVENT or size + grows > MAX_RESULTS_EVENT_BYTES
+        if group and full:
+            events.append(broker_pb2.ScreenEvent(results=broker_pb2.SubjectResults(results=group)))
+            group, size = [], 0
+        group.append(result)
+        size += grows
+    if group:
+        events.append(broker_pb2.ScreenEvent(results=broker_pb2.SubjectResults(results=group)))
+    return events
+
+
 def _strength_first(hit: broker_pb2.CountryHit) -> int:
     return -hit.hit.strength
 
@@ -515,6 +582,7 @@ async def screen(
         context=context,
         margin=margin,
         index_only=index_only,
+        grouped=header.grouped_results,
     )
     slots = asyncio.Semaphore(limits.batches_in_flight)
     ready: asyncio.Queue[asyncio.Task[list[broker_pb2.ScreenEvent]] | None] = asyncio.Queue()

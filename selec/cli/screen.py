@@ -50,6 +50,10 @@ FIELDS = (
 MAX_BATCH = 1000
 BATCH_METADATA = "selec-screen-batch"
 PROGRESS_SECONDS = 0.2
+# Subjects per request message (ScreenSubjects); a message also goes once this long has
+# passed since its first line was read, so a slow pipe is not held back for long.
+SUBJECTS_PER_MESSAGE = 100
+MESSAGE_SECONDS = 0.05
 PROGRESS_LINE_SECONDS = 10.0
 _SEX = {"": 0, "M": common_pb2.SEX_MALE, "F": common_pb2.SEX_FEMALE, "X": common_pb2.SEX_OTHER}
 _DOCUMENT_TYPES = {
@@ -326,7 +330,8 @@ def _summary(summary: broker_pb2.ScreenSummary, local_errors: int) -> dict[str, 
 
 
 class _Feed:
-    """The request stream: the header, then each readable line's subject.
+    """The request stream: the header, then the readable lines' subjects, several per
+    message (one gRPC message per subject costs the broker more than keying a document).
 
     Every line is also queued in `pending`, in input order, before its subject is sent,
     so the printer can put unreadable lines back between the broker's results. The queue
@@ -344,13 +349,25 @@ class _Feed:
 
     def __iter__(self) -> Iterator[broker_pb2.ScreenRequest]:
         yield broker_pb2.ScreenRequest(header=self.header)
+        group: list[broker_pb2.ScreenSubject] = []
+        since = 0.0
         try:
             for line in self.lines:
                 with self.lock:
                     self.pending.append((line.number, line.subject_id, line.error))
                     self.tally.read += 1
                 if line.subject is not None:
-                    yield broker_pb2.ScreenRequest(subject=line.subject)
+                    if not group:
+                        since = time.monotonic()
+                    group.append(line.subject)
+                if group and (
+                    len(group) >= SUBJECTS_PER_MESSAGE
+                    or time.monotonic() - since >= MESSAGE_SECONDS
+                ):
+                    yield _message(group)
+                    group = []
+            if group:
+                yield _message(group)
         except InputError as exc:  # e.g. a CSV quoting error: reported by the printer
             self.failure = exc
             raise
@@ -366,6 +383,17 @@ class _Feed:
                 tally.errors += 1
                 tally.unreadable += 1
         return None
+
+
+def _message(group: list[broker_pb2.ScreenSubject]) -> broker_pb2.ScreenRequest:
+    return broker_pb2.ScreenRequest(subjects=broker_pb2.ScreenSubjects(subjects=group))
+
+
+def _results(event: broker_pb2.ScreenEvent) -> Iterator[broker_pb2.SubjectResult]:
+    if event.HasField("results"):
+        yield from event.results.results
+    else:
+        yield event.subject
 
 
 def _countries(text: str) -> list[str]:
@@ -389,6 +417,7 @@ def screen(options: argparse.Namespace, out: TextIO) -> int:
         purpose=options.purpose,
         legal_basis=options.legal_basis,
         countries=_countries(options.countries),
+        grouped_results=True,
     )
     feed = _Feed(header, _chain(first, lines), tally)
     progress = Progress(sys.stderr, tally)
@@ -404,15 +433,15 @@ def screen(options: argparse.Namespace, out: TextIO) -> int:
                         pass  # nothing sent is left unanswered once the summary came
                     _emit(out, _summary(event.summary, tally.unreadable))
                     break
-                number = feed.take_until_sent(out, tally)
-                if number is None:  # cannot happen: every result answers a sent line
-                    raise RuntimeError("the broker answered more subjects than were sent")
-                result = event.subject
-                tally.results += 1
-                tally.with_hits += bool(result.hits)
-                tally.errors += bool(result.error)
-                _emit(out, _result(number, result))
-                progress.tick()
+                for result in _results(event):
+                    number = feed.take_until_sent(out, tally)
+                    if number is None:  # cannot happen: every result answers a sent line
+                        raise RuntimeError("the broker answered more subjects than were sent")
+                    tally.results += 1
+                    tally.with_hits += bool(result.hits)
+                    tally.errors += bool(result.error)
+                    _emit(out, _result(number, result))
+                    progress.tick()
     except grpc.RpcError as exc:
         out.flush()
         progress.done()
