@@ -20,7 +20,8 @@ number), so a client can back off without parsing text. Waiting that long is eno
 bucket then holds the token the call needs (unless the caller spent it elsewhere meanwhile).
 
 **Screen counts subjects, and paces them instead of failing.** Opening a stream takes one
-token and is refused like any call when there is none. Then each subject takes one: when
+token and is refused like any call when there is none. Then each subject takes one (a
+message carrying a group of subjects takes one per subject): when
 the caller is over its rate, the broker stops reading the stream until the subject's
 token has accrued, and gRPC flow control slows the sender. A long list is thereby screened
 at the caller's rate rather than cut off half way, and several streams of one caller share
@@ -144,11 +145,24 @@ class RateLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / rate.per_second
 
-    def pace(self, caller: object, name: str, rate: Rate) -> float:
-        """Take one token, going into debt if need be: the seconds to wait before using it."""
+    def pace(self, caller: object, name: str, rate: Rate, tokens: int = 1) -> float:
+        """Take tokens, going into debt if need be: the seconds to wait before using them."""
         bucket = self._bucket(caller, name, rate)
-        bucket.tokens -= 1.0
+        bucket.tokens -= tokens
         return max(0.0, -bucket.tokens / rate.per_second)
+
+
+def _subjects(message: object) -> int:
+    """Subjects in one Screen request message: one, or a group's (0 for the header, or
+    a message that could not be parsed)."""
+    if not isinstance(message, broker_pb2.ScreenRequest):
+        return 0
+    item = message.WhichOneof("item")
+    if item == "subject":
+        return 1
+    if item == "subjects":
+        return len(message.subjects.subjects)  # type: ignore[attr-defined]
+    return 0
 
 
 def _caller(identity: Identity, context: grpc.aio.ServicerContext) -> object:
@@ -235,8 +249,9 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):
 
         async def paced_requests() -> AsyncIterator[Any]:
             async for message in requests:
-                if isinstance(message, broker_pb2.ScreenRequest) and message.HasField("subject"):
-                    wait = limiter.pace(caller, "screen", rate)
+                count = _subjects(message)
+                if count:
+                    wait = limiter.pace(caller, "screen", rate, count)
                     if wait > 0:
                         paced.labels(role).inc(wait)
                         await asyncio.sleep(wait)

@@ -349,6 +349,8 @@ def test_waiting_as_told_is_enough() -> None:
     assert limiter.pace("a", "screen", rate) == 0
     assert limiter.pace("a", "screen", rate) == pytest.approx(0.25)
     assert limiter.try_take("a", "screen", rate) == pytest.approx(0.5)
+    # A group of subjects in one message takes a token each.
+    assert limiter.pace("b", "screen", rate, tokens=6) == pytest.approx(1.0)
 
 
 def test_buckets_are_bounded_and_forgotten_once_full() -> None:
