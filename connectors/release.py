@@ -44,6 +44,18 @@ class ReleaseRefused(Exception):
         self.not_found = not_found
 
 
+class ReleaseUnavailable(Exception):
+    """The node cannot release now: its database failed. Nothing was consumed.
+
+    Not a refusal: the grant may be perfectly good, and the caller should try again. The
+    message is safe to show (no SQL, no paths); `detail` is for the node's own log.
+    """
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 @dataclass(frozen=True, slots=True)
 class Released:
     """A record released for a grant."""
@@ -72,7 +84,11 @@ class ReleaseLedger:
         return db
 
     def release(self, grant: connector_pb2.Grant) -> Released:
-        """Consume the grant's nonce, log the release, return the record; atomically."""
+        """Consume the grant's nonce, log the release, return the record; atomically.
+
+        ReleaseRefused when the grant cannot be used; ReleaseUnavailable when the database
+        fails (nothing consumed): a storage fault is the node's, not the grant's.
+        """
         db = self._db()
         try:
             with db:
@@ -98,7 +114,9 @@ class ReleaseLedger:
         except sqlite3.IntegrityError:
             raise ReleaseRefused("grant already used") from None
         except sqlite3.Error as exc:
-            raise ReleaseRefused(f"node database unavailable ({type(exc).__name__})") from None
+            raise ReleaseUnavailable(
+                "the node's database is unavailable; retry", f"{type(exc).__name__}: {exc}"
+            ) from None
         kind, category, payload = row
         fields = {
             k: str(v) for k, v in json.loads(payload).items() if k not in {"kind", "category"}

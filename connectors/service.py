@@ -19,7 +19,7 @@ import grpc
 
 from connectors.metrics import NodeMetrics
 from connectors.records import CATEGORIES, KINDS
-from connectors.release import Releaser, ReleaseRefused
+from connectors.release import Releaser, ReleaseRefused, ReleaseUnavailable
 from connectors.store import KeyMatch, RecordStore, StoreError
 from selec.tls import peer_common_name
 from selec.v1 import common_pb2, connector_pb2, connector_pb2_grpc
@@ -255,7 +255,11 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
     async def Release(
         self, request: connector_pb2.ReleaseRequest, context: grpc.aio.ServicerContext
     ) -> connector_pb2.ReleaseResponse:
-        """Release one record for a genuine, unexpired, unused grant; log it at home."""
+        """Release one record for a genuine, unexpired, unused grant; log it at home.
+
+        PERMISSION_DENIED (or NOT_FOUND) only for a grant that cannot be used; a failing
+        database is UNAVAILABLE, with nothing consumed: the officer should try again.
+        """
         if self.releaser is None:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -266,6 +270,9 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
             released = await asyncio.to_thread(
                 self.releaser.release, request, peer_common_name(context)
             )
+        except ReleaseUnavailable as exc:
+            log.error("release failed: %s", exc.detail)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         except ReleaseRefused as exc:
             code = grpc.StatusCode.NOT_FOUND if exc.not_found else grpc.StatusCode.PERMISSION_DENIED
             log.warning("release refused: %s", exc)
