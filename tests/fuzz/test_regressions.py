@@ -1,0 +1,41 @@
+"""Bugs the fuzzers found, each pinned by the smallest request that showed it."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from selec.v1 import audit_pb2, broker_pb2
+from tests.fuzz.contract import problems
+from tests.fuzz.harness import Running, call
+from tests.secure import JOVAN
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_refused_search_with_odd_countries_and_purpose_is_audited(running: Running) -> None:
+    """Was UNKNOWN: the refusal's audit event took the raw countries ('rs', 'x\\x00') and
+    purpose (control characters), which the audit log rightly refuses to store."""
+    secure = running.secure
+    request = broker_pb2.SearchRequest(
+        criteria=JOVAN, purpose="case\x01 17", legal_basis="SELEC", countries=[" rs", "x\x00"]
+    )
+    outcome = call(
+        running.channels["secure-broker"],
+        "/selec.v1.BrokerService/Search",
+        request,
+        secure.auth("officer2.gr"),
+    )
+    assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT, outcome
+    assert not problems(outcome)
+    events = list(
+        running.channels["secure-broker"].unary_stream(
+            "/selec.v1.AuditService/ExportAudit",
+            audit_pb2.ExportAuditRequest.SerializeToString,
+            audit_pb2.AuditEvent.FromString,
+        )(audit_pb2.ExportAuditRequest(officer="officer2.gr"), metadata=secure.auth("auditor.ro"))
+    )
+    refused = [e for e in events if e.action == "search" and e.outcome == "refused"]
+    assert refused, "the refused search was not audited"
+    assert list(refused[-1].countries) == ["RS"]
+    assert refused[-1].purpose == "case? 17"
