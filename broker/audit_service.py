@@ -47,6 +47,18 @@ def _batches(events: Iterator[AuditEvent]) -> list[AuditEvent]:
     return batch
 
 
+def _moment(request: audit_pb2.ExportAuditRequest, field: str) -> dt.datetime | None:
+    """The request's time field, None when unset; ValueError naming it when out of range."""
+    if not request.HasField(field):
+        return None
+    try:
+        return getattr(request, field).ToDatetime(tzinfo=dt.UTC)
+    except ValueError:
+        raise ValueError(
+            f"{field}: not a valid time (years 1 to 9999, nanos 0 to 999,999,999)"
+        ) from None
+
+
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     """Serves the audit trail to auditors; the trail is flushed first so it is complete."""
 
@@ -61,9 +73,12 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.ExportAuditRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[audit_pb2.AuditEvent]:
         """Events in the range, in chain order, streamed in batches."""
+        try:
+            since = _moment(request, "since")
+            until = _moment(request, "until")
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         await self._trail.flush()
-        since = request.since.ToDatetime(tzinfo=dt.UTC) if request.HasField("since") else None
-        until = request.until.ToDatetime(tzinfo=dt.UTC) if request.HasField("until") else None
         events = self._log.events(since=since, until=until, actor=request.officer or None)
         while True:
             batch = await asyncio.to_thread(_batches, events)

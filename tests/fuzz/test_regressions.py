@@ -39,3 +39,22 @@ def test_a_refused_search_with_odd_countries_and_purpose_is_audited(running: Run
     assert refused, "the refused search was not audited"
     assert list(refused[-1].countries) == ["RS"]
     assert refused[-1].purpose == "case? 17"
+
+
+@pytest.mark.parametrize(("field", "seconds", "nanos"), [("since", 2**62, 0), ("until", 0, -5)])
+def test_an_audit_export_out_of_time_range_is_invalid_argument(
+    running: Running, field: str, seconds: int, nanos: int
+) -> None:
+    """Was UNKNOWN "Unexpected <class 'ValueError'>: Timestamp is not valid: ..."."""
+    request = audit_pb2.ExportAuditRequest()
+    getattr(request, field).seconds = seconds
+    getattr(request, field).nanos = nanos
+    outcome = call(
+        running.channels["secure-broker"],
+        "/selec.v1.AuditService/ExportAudit",
+        request,
+        running.secure.auth("auditor.ro"),
+    )
+    assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT, outcome
+    assert outcome.details.startswith(f"{field}: not a valid time")
+    assert not problems(outcome)
