@@ -463,6 +463,13 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             )
         if not header.HasField("as_of"):
             return grpc.StatusCode.INVALID_ARGUMENT, "header.as_of: required"
+        try:
+            header.as_of.ToDatetime(tzinfo=dt.UTC)
+        except ValueError:
+            return (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "header.as_of: not a valid time (years 1 to 9999, nanos 0 to 999,999,999)",
+            )
         return None
 
     async def Publish(

@@ -7,7 +7,7 @@ import pytest
 
 from selec.v1 import audit_pb2, broker_pb2
 from tests.fuzz.contract import problems
-from tests.fuzz.harness import Running, call
+from tests.fuzz.harness import Running, _publish, call
 from tests.secure import JOVAN
 
 pytestmark = pytest.mark.integration
@@ -57,4 +57,18 @@ def test_an_audit_export_out_of_time_range_is_invalid_argument(
     )
     assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT, outcome
     assert outcome.details.startswith(f"{field}: not a valid time")
+    assert not problems(outcome)
+
+
+@pytest.mark.parametrize(("seconds", "nanos"), [(2**62, 0), (10, -5), (-(2**63), 0)])
+def test_a_publication_as_of_out_of_time_range_is_invalid_argument(
+    running: Running, seconds: int, nanos: int
+) -> None:
+    """Was UNKNOWN "Unexpected <class 'ValueError'>: Timestamp is not valid: ..."."""
+    stream = _publish(running)
+    stream[0].header.as_of.seconds = seconds
+    stream[0].header.as_of.nanos = nanos
+    outcome = call(running.channels["plain-broker"], "/selec.v1.BrokerService/Publish", stream, ())
+    assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT, outcome
+    assert outcome.details.startswith("header.as_of: not a valid time")
     assert not problems(outcome)
