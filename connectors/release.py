@@ -19,9 +19,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import DecodeError
 
+from connectors.store import StoreError, current_connection
 from selec.tls import BROKER_NAME
 from selec.v1 import connector_pb2
 
+_UNAVAILABLE = "the node's database is unavailable; retry"
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS releases (
         nonce VARCHAR(64) PRIMARY KEY,
@@ -67,31 +69,30 @@ class Released:
 
 
 class ReleaseLedger:
-    """The node's record of releases (and so of used nonces), in its SQLite database."""
+    """The node's record of releases (and so of used nonces), in its SQLite database.
+
+    It opens the database as the record store does (`current_connection`): a database
+    file that is gone is UNAVAILABLE, never an empty database created in its place (which
+    would take the nonce and release nothing), and a file put back is reopened.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        with self._db() as db:
-            for statement in _SCHEMA:
-                db.execute(statement)
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30)
-            self._local.db = db
-        return db
+        db = current_connection(self._local, path)
+        for statement in _SCHEMA:
+            db.execute(statement)
 
     def release(self, grant: connector_pb2.Grant) -> Released:
         """Consume the grant's nonce, log the release, return the record; atomically.
 
         ReleaseRefused when the grant cannot be used; ReleaseUnavailable when the database
-        fails (nothing consumed): a storage fault is the node's, not the grant's.
+        fails or is gone (nothing consumed): a storage fault is the node's, not the grant's.
         """
-        db = self._db()
         try:
-            with db:
+            db = current_connection(self._local, self.path)
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 row = db.execute(
                     "SELECT kind, category, payload FROM records WHERE reference = ?",
                     (grant.reference,),
@@ -111,12 +112,17 @@ class ReleaseLedger:
                         dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     ),
                 )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
         except sqlite3.IntegrityError:
             raise ReleaseRefused("grant already used") from None
+        except StoreError as exc:
+            raise ReleaseUnavailable(_UNAVAILABLE, str(exc)) from None
         except sqlite3.Error as exc:
-            raise ReleaseUnavailable(
-                "the node's database is unavailable; retry", f"{type(exc).__name__}: {exc}"
-            ) from None
+            raise ReleaseUnavailable(_UNAVAILABLE, f"{type(exc).__name__}: {exc}") from None
         kind, category, payload = row
         fields = {
             k: str(v) for k, v in json.loads(payload).items() if k not in {"kind", "category"}
@@ -125,7 +131,8 @@ class ReleaseLedger:
 
     def count(self) -> int:
         """Releases logged."""
-        return self._db().execute("SELECT COUNT(*) FROM releases").fetchone()[0]
+        db = current_connection(self._local, self.path)
+        return db.execute("SELECT COUNT(*) FROM releases").fetchone()[0]
 
 
 class GrantVerifier:

@@ -213,30 +213,8 @@ class SqliteRecordStore:
                 db.execute(statement)
 
     def _connection(self) -> sqlite3.Connection:
-        """This thread's connection, to the file now at the path.
-
-        An open connection keeps reading a database file that was deleted, so without a
-        look at the path the node would go on answering (and its health check passing)
-        from a file that is gone. So the path is looked at on every use (a stat, about a
-        microsecond): gone is a StoreError, and a file put back (another inode) is opened
-        afresh. Opening never creates the file: an empty database in its place would
-        answer NO_HIT to everything.
-        """
-        identity = _file_identity(self.path)
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is not None and self._local.identity != identity:
-            db.close()
-            db = None
-        if db is None:
-            try:
-                db = _open_existing(self.path)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the node database {self.path}: {exc}") from None
-            self._local.db = db
-            self._local.identity = identity
-        return db
+        """This thread's connection, to the file now at the path (`current_connection`)."""
+        return current_connection(self._local, self.path)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -390,8 +368,20 @@ class SqliteRecordStore:
         return row[0] if row else None
 
     def published_records(self) -> Iterator[PublishedRecord]:
-        """See RecordStore.published_records. One SELECT: one WAL snapshot."""
-        db = sqlite3.connect(self.path, timeout=30)
+        """See RecordStore.published_records. One SELECT: one WAL snapshot.
+
+        Its own connection (the stream may be read from another thread), opened now, as
+        `current_connection` opens one: a database gone is a StoreError here, before a
+        publication starts, never an empty database created in its place and published.
+        """
+        _file_identity(self.path)
+        try:
+            db = _open_existing(self.path, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the node database {self.path}: {exc}") from None
+        return self._published(db)
+
+    def _published(self, db: sqlite3.Connection) -> Iterator[PublishedRecord]:
         try:
             rows = db.execute(_PUBLISHED)
             current: tuple[str, str, str] | None = None
@@ -412,6 +402,34 @@ class SqliteRecordStore:
     def payloads(self) -> Iterator[tuple[str, str]]:
         """(record_id, payload JSON) of every record; for re-keying after a scheme change."""
         yield from self._connection().execute("SELECT record_id, payload FROM records")
+
+
+def current_connection(local: threading.local, path: Path) -> sqlite3.Connection:
+    """This thread's connection (kept in `local`) to the database file now at path.
+
+    An open connection keeps reading a database file that was deleted, so without a look
+    at the path the node would go on answering (and its health check passing) from a file
+    that is gone. So the path is looked at on every use (a stat, about a microsecond):
+    gone is a StoreError, and a file put back (another inode) is opened afresh. Opening
+    never creates the file: an empty database in its place would answer NO_HIT to
+    everything (and take releases it cannot serve). Shared by everything that opens the
+    node's database (the store, the release ledger) so they all follow this rule.
+    """
+    identity = _file_identity(path)
+    db: sqlite3.Connection | None = getattr(local, "db", None)
+    if db is not None and local.identity != identity:
+        db.close()
+        db = None
+    if db is None:
+        try:
+            db = _open_existing(path)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the node database {path}: {exc}") from None
+        local.db = db
+        local.identity = identity
+    return db
 
 
 def _file_identity(path: Path) -> tuple[int, int]:

@@ -10,8 +10,10 @@ too: a table missing, the database file gone or replaced.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,8 +21,9 @@ import grpc
 import pytest
 
 from broker.grants import GrantSigner
-from connectors.node import RunningNode, start_node
+from connectors.node import RunningNode, open_store, start_node
 from connectors.release import ReleaseLedger
+from connectors.store import StoreError
 from selec.tokens import new_signing_key, write_public_key
 from selec.v1 import connector_pb2, connector_pb2_grpc
 from tests.federation import node_settings
@@ -90,11 +93,7 @@ async def rs(seeded_dir: Path, tmp_path: Path) -> AsyncIterator[ReleasingNode]:
         node_settings("RS", tmp_path / "rs"), broker_public_key=tmp_path / "grant-signing.pub"
     )
     settings.database.parent.mkdir()
-    with (
-        sqlite3.connect(node_settings("RS", seeded_dir).database) as source,
-        sqlite3.connect(settings.database) as copy,
-    ):
-        source.backup(copy)
+    keep_a_copy(node_settings("RS", seeded_dir).database, settings.database)
     node = await start_node(settings)
     async with grpc.aio.insecure_channel(node.address) as channel:
         yield ReleasingNode(
@@ -133,3 +132,81 @@ async def test_a_database_error_is_unavailable_not_a_refused_grant(rs: Releasing
     again = await rs.refused(request)
     assert again.code() == Code.PERMISSION_DENIED and "already used" in again.details()
     assert rs.releases() == 1
+
+
+def keep_a_copy(database: Path, kept: Path) -> None:
+    """A consistent copy of the node's database in one file (a backup to put back)."""
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(kept)) as copy:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")
+
+
+def break_database(database: Path, how: str) -> None:
+    if how == "file deleted":
+        for path in database.parent.glob(database.name + "*"):
+            path.unlink()
+    elif how == "directory removed":
+        shutil.rmtree(database.parent)
+    else:  # replaced by a copy that broke half-way: not a database at all
+        for path in database.parent.glob(database.name + "-*"):
+            path.unlink()
+        replaced = database.with_name("partial-copy")
+        replaced.write_bytes(b"not an sqlite database, a copy cut short " * 100)
+        replaced.replace(database)
+
+
+@pytest.mark.parametrize("how", ["file deleted", "directory removed", "replaced"])
+async def test_a_database_gone_or_replaced_is_unavailable_and_nothing_is_created(
+    rs: ReleasingNode, tmp_path: Path, how: str
+) -> None:
+    """The node's database goes away (or is replaced by a broken copy) while it serves.
+
+    Before, the ledger kept writing into the deleted file through its open connection, or
+    opened the path afresh and so created an empty database in its place (which the
+    store then answered NO_HIT from). Now the release is UNAVAILABLE, nothing is created,
+    and once the database is put back the same grant releases the record exactly once.
+    """
+    request = rs.grant()
+    kept = tmp_path / "kept.db"
+    await rs.release(rs.grant(request_id="b" * 32))  # the ledger's connections are open
+    assert rs.releases() == 1
+    keep_a_copy(rs.database, kept)
+    break_database(rs.database, how)
+    for _ in range(3):  # whichever worker thread (and connection) takes the call
+        error = await rs.refused(request)
+        assert error.code() == Code.UNAVAILABLE, error.details()
+        assert "database is unavailable" in error.details()
+        assert_safe(error.details(), rs.database)
+    if how == "replaced":
+        assert rs.database.read_bytes().startswith(b"not an sqlite database")
+    else:
+        assert not rs.database.exists(), "an empty database was created in its place"
+    rs.database.parent.mkdir(exist_ok=True)
+    shutil.copyfile(kept, rs.database)
+    released = await rs.release(request)
+    assert released.reference == rs.reference()
+    assert rs.releases() == 2
+
+
+@pytest.mark.parametrize("how", ["file deleted", "directory removed"])
+def test_publishing_from_a_database_gone_creates_nothing(
+    seeded_dir: Path, tmp_path: Path, how: str
+) -> None:
+    """What a publication reads: a database gone is a StoreError, and stays gone.
+
+    Opening the path afresh used to create an empty database there, which the node's
+    store would then have opened and answered NO_HIT from.
+    """
+    settings = node_settings("RS", tmp_path / "rs")
+    settings.database.parent.mkdir()
+    keep_a_copy(node_settings("RS", seeded_dir).database, settings.database)
+    store = open_store(settings)
+    published = list(store.published_records())
+    assert published
+    break_database(settings.database, how)
+    with pytest.raises(StoreError, match="gone"):
+        list(store.published_records())
+    assert not settings.database.exists()
+    settings.database.parent.mkdir(exist_ok=True)
+    keep_a_copy(node_settings("RS", seeded_dir).database, settings.database)
+    assert list(store.published_records()) == published
