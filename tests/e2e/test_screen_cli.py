@@ -199,3 +199,39 @@ async def test_no_broker_exits_1(tmp_path: Path) -> None:
     code, _, err = await selec_screen(str(good), "--broker", "127.0.0.1:9")
     assert code == 1
     assert "no broker answers" in err
+
+
+async def test_a_long_list_goes_several_subjects_per_message_and_keeps_every_line(
+    federation: Federation, tmp_path: Path
+) -> None:
+    """More lines than one request message holds (SUBJECTS_PER_MESSAGE), with an unreadable
+    line and a subject the broker refuses inside a message: every line gets its result, in
+    input order, and the ones around the bad lines are screened."""
+    lines = []
+    for index in range(250):
+        if index == 120:
+            lines.append("{not json")
+        elif index == 130:
+            row = {"subject_id": f"S{index}", "given": "Jovan", "family": "Petrovic"}
+            lines.append(json.dumps(row | {"dob": "14.03.1985"}))
+        elif index % 50 == 49:
+            row = {"subject_id": f"S{index}", "given": "Jovan", "family": "Petrovic"}
+            lines.append(json.dumps(row | {"dob": "1985-03-14"}))
+        else:
+            lines.append(json.dumps({"subject_id": f"S{index}", "document": f"X{index:08d}"}))
+    source = tmp_path / "list.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = await selec_screen(str(source), "--broker", federation.broker.address)
+    assert code == 0, err
+    found = json_lines(out)
+    results, summary = found[:-1], found[-1]
+    assert [r["line"] for r in results] == list(range(1, 251))
+    assert results[120]["error"].startswith("line 121:")
+    assert "date_of_birth" in results[130]["error"]
+    with_hits = [r["subject_id"] for r in results if r.get("hits")]
+    assert with_hits == [f"S{i}" for i in range(49, 250, 50)]
+    assert all("error" not in r for i, r in enumerate(results) if i not in (120, 130))
+    assert summary["subjects"] == 250
+    assert summary["subjects_with_errors"] == 2
+    assert summary["subjects_with_hits"] == 5
+    assert summary["unreadable_lines"] == 1

@@ -16,7 +16,14 @@ import grpc
 import pytest
 from prometheus_client import CollectorRegistry
 
-from broker.screening import BATCHES_IN_FLIGHT, MAX_SUBJECT_ID
+from broker.config import IndexSettings
+from broker.screening import (
+    BATCHES_IN_FLIGHT,
+    MAX_RESULTS_EVENT_BYTES,
+    MAX_SUBJECT_ID,
+    MAX_SUBJECTS_PER_MESSAGE,
+    _grouped,
+)
 from connectors.importer import import_records
 from connectors.metrics import NodeMetrics
 from connectors.node import SERVICE_NAME, make_keyer, open_store, start_node
@@ -25,7 +32,7 @@ from connectors.store import KeyMatch, RecordStore
 from connectors.synthetic import DEMO_SUBJECTS
 from selec.countries import MEMBER_STATES
 from selec.serving import start_server
-from selec.v1 import broker_pb2, common_pb2, connector_pb2, connector_pb2_grpc
+from selec.v1 import audit_pb2, broker_pb2, common_pb2, connector_pb2, connector_pb2_grpc
 from tests.federation import (
     Federation,
     HangingConnector,
@@ -35,6 +42,7 @@ from tests.federation import (
     seed_node,
     start_federation,
 )
+from tests.secure import start_secure_federation
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +59,13 @@ HEADER = broker_pb2.ScreenHeader(purpose="border list", legal_basis="SELEC Conve
 def subject(subject_id: str, criteria: common_pb2.Criteria) -> broker_pb2.ScreenRequest:
     return broker_pb2.ScreenRequest(
         subject=broker_pb2.ScreenSubject(subject_id=subject_id, criteria=criteria)
+    )
+
+
+def several(*messages: broker_pb2.ScreenRequest) -> broker_pb2.ScreenRequest:
+    """The subjects of single-subject messages, in one ScreenSubjects message."""
+    return broker_pb2.ScreenRequest(
+        subjects=broker_pb2.ScreenSubjects(subjects=[m.subject for m in messages])
     )
 
 
@@ -74,8 +89,10 @@ async def screen(
     *,
     batch: int | None = None,
     deadline: float = 30,
+    kinds: list[str] | None = None,
 ) -> tuple[list[broker_pb2.SubjectResult], broker_pb2.ScreenSummary]:
-    """Screen; the results in the order they came, and the summary (which must be last)."""
+    """Screen; the results in the order they came (grouped ones flattened), and the summary
+    (which must be last). `kinds` collects each event's kind (subject, results, summary)."""
     results: list[broker_pb2.SubjectResult] = []
     summary = None
     metadata = () if batch is None else (("selec-screen-batch", str(batch)),)
@@ -83,8 +100,14 @@ async def screen(
     call = federation.stub.Screen(stream(messages), timeout=deadline, metadata=metadata)
     async for event in call:
         assert summary is None, "an event came after the summary"
-        if event.HasField("subject"):
+        kind = event.WhichOneof("event")
+        if kinds is not None:
+            kinds.append(kind or "")
+        if kind == "subject":
             results.append(event.subject)
+        elif kind == "results":
+            assert event.results.results, "an empty results event"
+            results.extend(event.results.results)
         else:
             summary = event.summary
     assert summary is not None, "the stream ended without a summary"
@@ -179,6 +202,124 @@ async def test_a_bad_subject_in_the_middle_gets_its_own_error(federation: Federa
     assert summary.subjects == 6
     assert summary.subjects_with_errors == 4
     assert summary.subjects_with_hits == 2
+
+
+GROUPED = broker_pb2.ScreenHeader(
+    purpose="passenger manifest", legal_basis="SELEC Convention, art. 2", grouped_results=True
+)
+
+
+async def test_several_subjects_per_message_come_back_grouped_in_input_order(
+    federation: Federation,
+) -> None:
+    """Multi-subject messages, mixed with single ones; a bad subject inside a message gets
+    its own error and the subjects around it are screened; batches cut across messages."""
+    long_id = "x" * (MAX_SUBJECT_ID + 1)
+    messages = [
+        several(
+            subject("jovan", JOVAN),
+            subject("bad-date", person("Jovan", "Petrovic", "14.03.1985")),
+            subject("empty", common_pb2.Criteria()),
+            subject("nobody", NOBODY),
+        ),
+        subject("alone", JOVAN),
+        several(subject(long_id, JOVAN), subject("passport", document("012345678", "RS"))),
+        several(),  # no subjects: nothing to screen, no error
+    ]
+    kinds: list[str] = []
+    results, summary = await screen(federation, messages, GROUPED, batch=3, kinds=kinds)
+    assert [r.subject_id for r in results] == [
+        "jovan",
+        "bad-date",
+        "empty",
+        "nobody",
+        "alone",
+        long_id[:MAX_SUBJECT_ID],
+        "passport",
+    ]
+    assert set(kinds) == {"results", "summary"}
+    assert 1 < kinds.count("results") <= 3  # grouped, at most one event per batch of 3
+    assert {"RS", "BG", "RO"} <= hit_countries(results[0])
+    assert "date_of_birth" in results[1].error and not results[1].hits
+    assert results[2].error.startswith("criteria: empty")
+    assert not results[3].hits and not results[3].error
+    assert "RS" in hit_countries(results[4])
+    assert results[5].error.startswith("subject_id:")
+    assert "RS" in hit_countries(results[6]) and not results[6].error
+    assert summary.subjects == 7
+    assert summary.subjects_with_errors == 3
+    assert summary.subjects_with_hits == 3
+    assert statuses(summary)["RS"] == HIT
+
+
+async def test_without_grouped_results_each_subject_of_a_message_is_its_own_event(
+    federation: Federation,
+) -> None:
+    messages = [several(subject("a", JOVAN), subject("b", NOBODY), subject("c", JOVAN))]
+    kinds: list[str] = []
+    results, summary = await screen(federation, messages, kinds=kinds)
+    assert kinds == ["subject", "subject", "subject", "summary"]
+    assert [bool(r.hits) for r in results] == [True, False, True]
+    assert summary.subjects == 3
+
+
+def test_grouped_results_stay_under_the_event_size_limit() -> None:
+    """A result with many hits is large; an event takes results until about 1 MB."""
+    hit = broker_pb2.CountryHit(
+        country="RS",
+        hit=common_pb2.Hit(reference="RS-" + "r" * 60, matched_key_types=["person.typo.dob"] * 9),
+    )
+    big = broker_pb2.SubjectResult(subject_id="big", hits=[hit] * 2000)
+    small = broker_pb2.SubjectResult(subject_id="small")
+    results = [small, big, big, small, *[big] * 5, small]
+    events = _grouped(results)
+    flat = [r.subject_id for e in events for r in e.results.results]
+    assert flat == [r.subject_id for r in results]
+    assert len(events) > 2
+    for event in events:
+        assert event.ByteSize() <= MAX_RESULTS_EVENT_BYTES + 64 or len(event.results.results) == 1
+    assert [len(e.results.results) for e in _grouped([small] * 2500)] == [1000, 1000, 500]
+
+
+async def test_grouped_results_are_audited_like_single_ones(tmp_path: Path) -> None:
+    """One search event for the screening and one hit event per hit, grouped or not."""
+    fed = await start_secure_federation(
+        tmp_path, IndexSettings("sqlite", sqlite_path=tmp_path / "index" / "refs.db")
+    )
+    try:
+        header = broker_pb2.ScreenHeader(
+            purpose="border check", legal_basis="SELEC art. 2", grouped_results=True
+        )
+        messages = [
+            broker_pb2.ScreenRequest(header=header),
+            several(subject("1", JOVAN), subject("2", NOBODY), subject("3", JOVAN)),
+        ]
+        events = [
+            e
+            async for e in fed.search_stub.Screen(
+                iter(messages), timeout=20, metadata=fed.auth("officer.gr")
+            )
+        ]
+        assert events[-1].summary.subjects_with_hits == 2
+        returned = [
+            (h.country, h.hit.reference)
+            for e in events
+            if e.HasField("results")
+            for r in e.results.results
+            for h in r.hits
+        ]
+        audit = [
+            e
+            async for e in fed.audit.ExportAudit(
+                audit_pb2.ExportAuditRequest(), timeout=30, metadata=fed.auth("auditor.ro")
+            )
+        ]
+        screening = [e for e in audit if e.action == "search" and "screening" in e.detail]
+        assert len(screening) == 1
+        hits = [e for e in audit if e.action == "hit" and e.search_id == screening[0].search_id]
+        assert len(hits) == len(returned) >= 4  # both JOVANs, in RS and BG at least
+    finally:
+        await fed.close()
 
 
 async def test_a_list_of_only_bad_subjects_asks_no_node_and_claims_nothing(
@@ -322,6 +463,24 @@ async def test_a_second_header_is_refused_after_the_results_before_it(
     assert seen == ["a"]
 
 
+async def test_a_message_of_too_many_subjects_is_refused_after_the_results_before_it(
+    federation: Federation,
+) -> None:
+    too_many = [subject(str(i), NOBODY) for i in range(MAX_SUBJECTS_PER_MESSAGE + 1)]
+    messages = [
+        broker_pb2.ScreenRequest(header=HEADER),
+        several(subject("a", JOVAN), subject("b", NOBODY)),
+        several(*too_many),
+    ]
+    seen = []
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for event in federation.stub.Screen(then_hold(messages), timeout=10):
+            seen.append(event.subject.subject_id)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"at most {MAX_SUBJECTS_PER_MESSAGE} per message" in (caught.value.details() or "")
+    assert seen == ["a", "b"]
+
+
 async def test_a_batch_size_out_of_range_is_refused(federation: Federation) -> None:
     messages = [broker_pb2.ScreenRequest(header=HEADER)]
     for value in ("0", str(MAX_SETS_PER_BATCH + 1), "many"):
@@ -374,6 +533,20 @@ async def test_match_batch_limits_and_scheme_are_checked_at_the_node(
             "sets[1].keys: at least one": [key_set("a"), connector_pb2.KeySet(id="b")],
             "sets[1].id:": [key_set("a"), key_set("a")],
             "sets[0].keys[0].digest": [key_set("a", digest="ABC" * 10 + "ab")],
+            "sets[1].digests: expected a multiple of 16 bytes, got 17": [
+                key_set("a"),
+                connector_pb2.KeySet(id="b", digests=bytes(17)),
+            ],
+            "sets[0]: keys or digests, not both": [
+                connector_pb2.KeySet(
+                    id="a", keys=key_set("a").keys, digests=bytes.fromhex(random_hex())
+                )
+            ],
+            "sets[0].keys: at most": [connector_pb2.KeySet(id="a", digests=bytes(16 * 513))],
+            f"at most {MAX_KEYS_PER_BATCH} keys per call": [
+                connector_pb2.KeySet(id=str(i), digests=bytes(16 * 500))
+                for i in range(MAX_KEYS_PER_BATCH // 500 + 1)
+            ],
         }
         for expected, sets in cases.items():
             code, details = await code_of(
@@ -400,6 +573,23 @@ async def test_match_batch_limits_and_scheme_are_checked_at_the_node(
         assert answer.country == "RS"
         assert [r.id for r in answer.results] == ["passport"]
         assert answer.results[0].hits[0].kind == common_pb2.RECORD_KIND_DOCUMENT
+        # The compact form (what the broker sends) answers the same, and the two forms mix;
+        # the hit names the stored key's type although no type travelled.
+        packed = b"".join(bytes.fromhex(k.digest) for k in passport)
+        compact = connector_pb2.MatchBatchRequest(
+            scheme_version=version,
+            sets=[
+                connector_pb2.KeySet(id="nothing", digests=bytes.fromhex(random_hex()) * 3),
+                connector_pb2.KeySet(id="packed", digests=packed),
+                request.sets[1],
+                connector_pb2.KeySet(id="again", digests=packed[16:] + packed[:16]),
+            ],
+        )
+        answer = await stub.MatchBatch(compact, timeout=10)
+        assert [r.id for r in answer.results] == ["packed", "passport", "again"]
+        for result in answer.results:
+            assert result.hits[0] == answer.results[1].hits[0]
+        assert set(answer.results[0].hits[0].matched_key_types) == {k.key_type for k in passport}
     finally:
         await channel.close()
 
