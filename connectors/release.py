@@ -4,6 +4,17 @@ The node checks every grant itself: the broker's Ed25519 signature (with the pub
 from the node's own config), that it is for this country, that it has not expired and
 that its nonce was never used. The nonce is consumed and the release logged in one
 transaction in the node's own database, so a replay is refused even after a restart.
+
+A busy database must not lose a reveal. The node's database can be held by a long write
+(a `selec import` is one transaction for its whole run), while the broker gives up on a
+Release after a few seconds. Had the ledger waited longer than its caller (it used to
+wait 30 s), it could consume the nonce after the broker had told the officer the reveal
+failed, and the officer's retry would then be refused as "grant already used": the
+record never delivered, the grant spent. So the ledger waits for the lock at most as
+long as its caller still waits for the answer, less a margin for the answer's way back
+(`busy_wait_seconds`); a lock that outlasts that is ReleaseUnavailable ("the node's
+database is busy; retry") with nothing written, and the retry succeeds once the lock is
+released.
 """
 
 from __future__ import annotations
@@ -24,6 +35,11 @@ from selec.tls import BROKER_NAME
 from selec.v1 import connector_pb2
 
 _UNAVAILABLE = "the node's database is unavailable; retry"
+_BUSY = "the node's database is busy; retry"
+# Of the caller's remaining time, kept for the answer to get back to it.
+ANSWER_MARGIN_SECONDS = 0.5
+# How long a caller without a deadline may have the ledger wait for a busy database.
+MAX_BUSY_WAIT_SECONDS = 30.0
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS releases (
         nonce VARCHAR(64) PRIMARY KEY,
@@ -83,14 +99,18 @@ class ReleaseLedger:
         for statement in _SCHEMA:
             db.execute(statement)
 
-    def release(self, grant: connector_pb2.Grant) -> Released:
+    def release(
+        self, grant: connector_pb2.Grant, busy_wait: float = MAX_BUSY_WAIT_SECONDS
+    ) -> Released:
         """Consume the grant's nonce, log the release, return the record; atomically.
 
         ReleaseRefused when the grant cannot be used; ReleaseUnavailable when the database
-        fails or is gone (nothing consumed): a storage fault is the node's, not the grant's.
+        fails, is gone, or is locked by another writer for longer than busy_wait seconds
+        (nothing consumed): a storage fault is the node's, not the grant's.
         """
         try:
             db = current_connection(self._local, self.path)
+            db.execute(f"PRAGMA busy_timeout = {int(busy_wait * 1000)}")
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute(
@@ -122,7 +142,10 @@ class ReleaseLedger:
         except StoreError as exc:
             raise ReleaseUnavailable(_UNAVAILABLE, str(exc)) from None
         except sqlite3.Error as exc:
-            raise ReleaseUnavailable(_UNAVAILABLE, f"{type(exc).__name__}: {exc}") from None
+            busy = getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+            raise ReleaseUnavailable(
+                _BUSY if busy else _UNAVAILABLE, f"{type(exc).__name__}: {exc}"
+            ) from None
         kind, category, payload = row
         fields = {
             k: str(v) for k, v in json.loads(payload).items() if k not in {"kind", "category"}
@@ -178,8 +201,26 @@ class Releaser:
         self.ledger = ledger
         self.tls_peer_required = tls_peer_required
 
-    def release(self, request: connector_pb2.ReleaseRequest, peer: str | None) -> Released:
-        """The released record, or ReleaseRefused."""
+    def release(
+        self,
+        request: connector_pb2.ReleaseRequest,
+        peer: str | None,
+        time_remaining: float | None = None,
+    ) -> Released:
+        """The released record, or ReleaseRefused / ReleaseUnavailable.
+
+        time_remaining: how long the caller still waits for the answer (gRPC's
+        `time_remaining()`, None without a deadline); bounds the wait for a busy database.
+        """
         if self.tls_peer_required and peer != BROKER_NAME:
             raise ReleaseRefused("only the broker may ask for a release")
-        return self.ledger.release(self.verifier.verify(request))
+        grant = self.verifier.verify(request)
+        return self.ledger.release(grant, busy_wait_seconds(time_remaining))
+
+
+def busy_wait_seconds(time_remaining: float | None) -> float:
+    """How long to wait for a busy database: the caller's remaining time less the margin
+    for the answer's way back, never more than MAX_BUSY_WAIT_SECONDS (see module doc)."""
+    if time_remaining is None:
+        return MAX_BUSY_WAIT_SECONDS
+    return max(0.0, min(MAX_BUSY_WAIT_SECONDS, time_remaining - ANSWER_MARGIN_SECONDS))

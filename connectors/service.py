@@ -268,7 +268,10 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
         assert self.releaser is not None
         try:
             released = await asyncio.to_thread(
-                self.releaser.release, request, peer_common_name(context)
+                self.releaser.release,
+                request,
+                peer_common_name(context),
+                context.time_remaining(),  # bounds the wait for a busy database
             )
         except ReleaseUnavailable as exc:
             log.error("release failed: %s", exc.detail)

@@ -9,10 +9,13 @@ too: a table missing, the database file gone or replaced.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,18 +23,25 @@ from pathlib import Path
 import grpc
 import pytest
 
+from broker.config import IndexSettings
 from broker.grants import GrantSigner
-from connectors.node import RunningNode, open_store, start_node
+from connectors.config import ConnectorSettings
+from connectors.importer import import_records
+from connectors.node import RunningNode, make_keyer, open_store, start_node
 from connectors.release import ReleaseLedger
 from connectors.store import StoreError
+from connectors.synthetic import generate
 from selec.tokens import new_signing_key, write_public_key
 from selec.v1 import connector_pb2, connector_pb2_grpc
 from tests.federation import node_settings
+from tests.secure import SecureFederation, start_secure_federation
 
 pytestmark = pytest.mark.integration
 
 Code = grpc.StatusCode
 DEADLINE = 5.0
+# Slack for a loaded machine on top of any deadline a test waits out.
+SLACK = 3.0
 
 
 @dataclass
@@ -210,3 +220,126 @@ def test_publishing_from_a_database_gone_creates_nothing(
     settings.database.parent.mkdir(exist_ok=True)
     keep_a_copy(node_settings("RS", seeded_dir).database, settings.database)
     assert list(store.published_records()) == published
+
+
+class ImportInProgress:
+    """A real import (what `selec import` runs) into the node's database, paused half-way.
+
+    An import is one write transaction for its whole run, so while it is paused the
+    database is locked for writers exactly as during a long import; `finish` lets it
+    complete (and commit).
+    """
+
+    def __init__(self, settings: ConnectorSettings) -> None:
+        self._settings = settings
+        self._paused = threading.Event()
+        self._go = threading.Event()
+        self._run: asyncio.Future[int] | None = None
+
+    def _lines(self) -> Iterator[tuple[int, dict[str, object]]]:
+        records = list(generate(self._settings.country, persons=3, seed=99))[1:]
+        for number, record in enumerate(records, start=1):
+            yield number, {**record, "id": f"IMPORTED-{number}"}
+            if number == 1:
+                self._paused.set()
+                self._go.wait(60)
+
+    async def __aenter__(self) -> ImportInProgress:
+        store, keyer = open_store(self._settings), make_keyer(self._settings)
+        self._run = asyncio.ensure_future(
+            asyncio.to_thread(import_records, "import", self._lines(), store, keyer)
+        )
+        assert await asyncio.to_thread(self._paused.wait, 10), "the import never started"
+        return self
+
+    async def finish(self) -> None:
+        """Let the import complete; it must have committed its records."""
+        assert self._run is not None
+        self._go.set()
+        assert await self._run > 1
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._go.set()
+        if self._run is not None:
+            await asyncio.gather(self._run, return_exceptions=True)
+
+
+async def test_a_lock_held_past_the_callers_deadline_is_busy_and_consumes_nothing(
+    rs: ReleasingNode,
+) -> None:
+    """A long import holds the database while the broker asks for a release.
+
+    The node used to wait 30 s for the lock, long after its caller had given up: the
+    nonce was consumed once the import committed, and the officer's retry was refused as
+    "grant already used". Now the node answers UNAVAILABLE "busy; retry" within the
+    caller's deadline, with nothing consumed, and the retry releases the record once.
+    """
+    request = rs.grant()
+    deadline = 2.0
+    async with ImportInProgress(rs.node.settings) as running_import:
+        started = time.monotonic()
+        error = await rs.refused(request, deadline)
+        assert error.code() == Code.UNAVAILABLE, error.details()
+        assert error.details() == "the node's database is busy; retry"
+        assert time.monotonic() - started < deadline + SLACK
+        await running_import.finish()
+    await asyncio.sleep(1.0)  # a wait that outlived the caller would now commit
+    assert rs.releases() == 0, "the nonce was consumed after the caller gave up"
+    released = await rs.release(request)
+    assert released.reference == rs.reference() and released.fields
+    assert rs.releases() == 1
+
+
+async def test_a_lock_released_within_the_callers_deadline_is_waited_for(
+    rs: ReleasingNode,
+) -> None:
+    """An import that commits while the release waits: the release goes through."""
+    request = rs.grant()
+    async with ImportInProgress(rs.node.settings) as running_import:
+        call = asyncio.ensure_future(rs.release(request, deadline=20.0))
+        await asyncio.sleep(1.0)
+        assert not call.done() and rs.releases() == 0
+        await running_import.finish()
+        released = await call
+    assert released.reference == rs.reference()
+    assert rs.releases() == 1
+
+
+@pytest.fixture
+async def secure_rs(tmp_path: Path) -> AsyncIterator[SecureFederation]:
+    """The whole reveal path over mTLS: broker (grants, requests, audit) and node RS."""
+    index = IndexSettings("sqlite", sqlite_path=tmp_path / "index" / "refs.db")
+    federation = await start_secure_federation(tmp_path, index, countries=("RS",))
+    yield federation
+    await federation.close()
+
+
+async def approved_request(fed: SecureFederation) -> str:
+    """The officer asks for Jovan's record in RS and the RS approver approves."""
+    pending = await fed.request_details(await fed.hit_reference())
+    await fed.approve(pending.request_id)
+    return pending.request_id
+
+
+async def test_the_officer_retries_a_reveal_refused_during_an_import(
+    secure_rs: SecureFederation,
+) -> None:
+    """Through the broker: a reveal during a long import fails as a retryable
+    UNAVAILABLE; the officer's retry after the import reveals the record, once."""
+    fed = secure_rs
+    request_id = await approved_request(fed)
+    ledger = ReleaseLedger(fed.nodes["RS"].settings.database)
+    async with ImportInProgress(fed.nodes["RS"].settings) as running_import:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await fed.reveal(request_id)
+        assert caught.value.code() == Code.UNAVAILABLE, caught.value.details()
+        assert "try again" in caught.value.details()
+        await running_import.finish()
+    await asyncio.sleep(1.0)  # a wait that outlived the broker's would now commit
+    assert ledger.count() == 0, "the nonce was consumed after the broker gave up"
+    revealed = await fed.reveal(request_id)
+    assert revealed.fields["family"] == "Петровић"
+    assert ledger.count() == 1
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await fed.reveal(request_id)
+    assert again.value.code() == Code.FAILED_PRECONDITION
