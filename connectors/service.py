@@ -228,14 +228,10 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"keys: at most {MAX_KEYS_PER_MATCH} per call, got {len(request.keys)}",
             )
-        digests = []
-        for index, key in enumerate(request.keys):
-            if not _DIGEST.fullmatch(key.digest):
-                await context.abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"keys[{index}].digest: expected 32 lowercase hex digits",
-                )
-            digests.append(key.digest)
+        digests = [key.digest for key in request.keys]
+        problem = _digest_problem([digests])
+        if problem is not None:  # named as a batch's sets[0]; a Match has no sets
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem.removeprefix("sets[0]."))
         started = time.perf_counter()
         try:
             if getattr(self.store, "answers_inline", False):
@@ -282,11 +278,12 @@ class ConnectorServicer(connector_pb2_grpc.ConnectorServiceServicer):
             await context.abort(code, f"release refused: {exc}")
         grant = released.grant
         log.info(
-            "released request_id=%s reference=%s requester_country=%s handling=%s",
+            "released request_id=%s reference=%s requester_country=%s handling=%s serve=%d",
             grant.request_id,
             grant.reference,
             grant.requester_country,
             grant.handling_code,
+            released.serve,  # 2 and more: the same grant again, its answer was lost
         )
         return connector_pb2.ReleaseResponse(
             reference=grant.reference,

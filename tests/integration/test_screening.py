@@ -594,6 +594,27 @@ async def test_match_batch_limits_and_scheme_are_checked_at_the_node(
         await channel.close()
 
 
+async def test_a_match_with_a_malformed_digest_is_refused_naming_it(
+    federation: Federation,
+) -> None:
+    """Match checks its digests in bulk, as MatchBatch does, and still names the bad one."""
+    channel = grpc.aio.insecure_channel(federation.nodes["RS"].address)
+    stub = connector_pb2_grpc.ConnectorServiceStub(channel)
+    version = make_keyer(federation.nodes["RS"].settings).scheme.version
+    try:
+        for bad in ("ABC" * 10 + "ab", "0" * 31, "g" * 32, "é" * 32):
+            keys = [common_pb2.BlindKey(key_type="doc.number", digest=random_hex())] * 3
+            keys.append(common_pb2.BlindKey(key_type="doc.number", digest=bad))
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.Match(
+                    connector_pb2.MatchRequest(scheme_version=version, keys=keys), timeout=10
+                )
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert caught.value.details() == "keys[3].digest: expected 32 lowercase hex digits"
+    finally:
+        await channel.close()
+
+
 async def test_a_record_imported_into_a_running_node_is_found_by_the_next_batch(
     tmp_path: Path,
 ) -> None:
