@@ -148,13 +148,9 @@ def _metrics_listen(configured: str | None, base: int | None, offset: int) -> st
     return f"{configured.rpartition(':')[0]}:{base + offset}"
 
 
-async def wait_serving(
+async def _wait_serving(
     address: str, deadline: float, credentials: grpc.ChannelCredentials | None
 ) -> bool:
-    """Whether the server at address reports SERVING (standard health) before deadline.
-
-    Public because the soak (benchmarks/soak.py) waits for a restarted node the same way.
-    """
     opened = (
         grpc.aio.secure_channel(address, credentials)
         if credentials is not None
@@ -259,7 +255,7 @@ async def _serve(
         try:
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
             ready = await asyncio.gather(
-                *(wait_serving(plan.listen, deadline, probe) for plan in nodes.values())
+                *(_wait_serving(plan.listen, deadline, probe) for plan in nodes.values())
             )
             for (country, plan), ok in zip(nodes.items(), ready, strict=True):
                 state = f"pid {children[country].pid}" if ok else "NOT READY (see logs)"
