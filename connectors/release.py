@@ -1,9 +1,11 @@
-"""Releasing a record for a grant: verified at home, used once, logged at home.
+"""Releasing a record for a grant: verified at home, used for one grant, logged at home.
 
 The node checks every grant itself: the broker's Ed25519 signature (with the public key
 from the node's own config), that it is for this country, that it has not expired and
-that its nonce was never used. The nonce is consumed and the release logged in one
-transaction in the node's own database, so a replay is refused even after a restart.
+that its nonce was not used by another grant. The nonce is consumed and the release
+logged in one transaction in the node's own database, so a grant replayed with the same
+nonce for anything else (another request, requester, reference or handling) is refused,
+even after a restart.
 
 A busy database must not lose a reveal. The node's database can be held by a long write
 (a `selec import` is one transaction for its whole run), while the broker gives up on a
@@ -15,11 +17,28 @@ long as its caller still waits for the answer, less a margin for the answer's wa
 (`busy_wait_seconds`); a lock that outlasts that is ReleaseUnavailable ("the node's
 database is busy; retry") with nothing written, and the retry succeeds once the lock is
 released.
+
+A lost answer must not lose a reveal either. The release can commit and its answer still
+never reach the broker: it arrives after the broker's deadline (a slow link), or the
+connection drops on the way. The node cannot tell this from a delivered answer (an
+answer written to the socket may still be lost), and the broker, which records the
+reveal only once it has the record, keeps the request approved and asks again with the
+same grant. So the very same grant (the same signed bytes) is served again, rather than
+refused as "already used". This is safe because it discloses nothing the grant did not
+already authorise: the same record, to the same requester, for the same request, under
+the same handling code, and only until the grant expires. Only the broker may ask (mTLS),
+and it asks only while the request is approved and not yet revealed, so a reveal that
+reached the officer is not repeated through it (and a broker able to misuse this could
+as well sign new grants). What stays single-use is the nonce: it is bound to the first
+grant that used it, and any other grant carrying it is refused. Every serve is logged at
+home (`release_serves`: which serve of the nonce, when), so a repeat shows in the node's
+log; a release logged before serves were recorded is never served again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 import threading
@@ -50,6 +69,13 @@ _SCHEMA = (
         handling_code VARCHAR(4) NOT NULL,
         purpose VARCHAR(200) NOT NULL,
         released_at VARCHAR(32) NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS release_serves (
+        nonce VARCHAR(64) NOT NULL,
+        serve SMALLINT NOT NULL,
+        grant_digest CHAR(64) NOT NULL,
+        served_at VARCHAR(32) NOT NULL,
+        PRIMARY KEY (nonce, serve)
     )""",
 )
 
@@ -82,6 +108,7 @@ class Released:
     kind: str
     category: str
     fields: dict[str, str]
+    serve: int = 1  # 2 and more: served again for the same grant (see module doc)
 
 
 class ReleaseLedger:
@@ -100,14 +127,20 @@ class ReleaseLedger:
             db.execute(statement)
 
     def release(
-        self, grant: connector_pb2.Grant, busy_wait: float = MAX_BUSY_WAIT_SECONDS
+        self,
+        grant: connector_pb2.Grant,
+        signed: bytes,
+        busy_wait: float = MAX_BUSY_WAIT_SECONDS,
     ) -> Released:
         """Consume the grant's nonce, log the release, return the record; atomically.
 
-        ReleaseRefused when the grant cannot be used; ReleaseUnavailable when the database
-        fails, is gone, or is locked by another writer for longer than busy_wait seconds
-        (nothing consumed): a storage fault is the node's, not the grant's.
+        signed: the grant's signed bytes; the same bytes again are served again (see the
+        module doc). ReleaseRefused when the grant cannot be used; ReleaseUnavailable when
+        the database fails, is gone, or is locked by another writer for longer than
+        busy_wait seconds (nothing consumed): a storage fault is the node's, not the grant's.
         """
+        digest = hashlib.sha256(signed).hexdigest()
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         try:
             db = current_connection(self._local, self.path)
             db.execute(f"PRAGMA busy_timeout = {int(busy_wait * 1000)}")
@@ -119,18 +152,24 @@ class ReleaseLedger:
                 ).fetchone()
                 if row is None:
                     raise ReleaseRefused("no such reference here", not_found=True)
+                serve = _next_serve(db, grant.nonce, digest)
+                if serve == 1:
+                    db.execute(
+                        "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            grant.nonce,
+                            grant.request_id,
+                            grant.reference,
+                            grant.requester,
+                            grant.requester_country,
+                            grant.handling_code,
+                            grant.purpose[:200],
+                            now,
+                        ),
+                    )
                 db.execute(
-                    "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        grant.nonce,
-                        grant.request_id,
-                        grant.reference,
-                        grant.requester,
-                        grant.requester_country,
-                        grant.handling_code,
-                        grant.purpose[:200],
-                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    ),
+                    "INSERT INTO release_serves VALUES (?, ?, ?, ?)",
+                    (grant.nonce, serve, digest, now),
                 )
                 db.execute("COMMIT")
             except BaseException:
@@ -150,12 +189,28 @@ class ReleaseLedger:
         fields = {
             k: str(v) for k, v in json.loads(payload).items() if k not in {"kind", "category"}
         }
-        return Released(grant, kind, category, fields)
+        return Released(grant, kind, category, fields, serve)
 
     def count(self) -> int:
-        """Releases logged."""
+        """Releases logged (nonces consumed; a grant served again counts once)."""
         db = current_connection(self._local, self.path)
         return db.execute("SELECT COUNT(*) FROM releases").fetchone()[0]
+
+
+def _next_serve(db: sqlite3.Connection, nonce: str, digest: str) -> int:
+    """Which serve of this nonce this is: 1 for an unused nonce, more for the grant that
+    used it served again; ReleaseRefused for any other grant carrying the nonce."""
+    first = db.execute(
+        "SELECT grant_digest FROM release_serves WHERE nonce = ? AND serve = 1", (nonce,)
+    ).fetchone()
+    if first is None:
+        if db.execute("SELECT 1 FROM releases WHERE nonce = ?", (nonce,)).fetchone():
+            raise ReleaseRefused("grant already used")  # released before serves were logged
+        return 1
+    if first[0] != digest:
+        raise ReleaseRefused("grant already used")
+    last = db.execute("SELECT MAX(serve) FROM release_serves WHERE nonce = ?", (nonce,))
+    return int(last.fetchone()[0]) + 1
 
 
 class GrantVerifier:
@@ -215,7 +270,7 @@ class Releaser:
         if self.tls_peer_required and peer != BROKER_NAME:
             raise ReleaseRefused("only the broker may ask for a release")
         grant = self.verifier.verify(request)
-        return self.ledger.release(grant, busy_wait_seconds(time_remaining))
+        return self.ledger.release(grant, request.grant, busy_wait_seconds(time_remaining))
 
 
 def busy_wait_seconds(time_remaining: float | None) -> float:

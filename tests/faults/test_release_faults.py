@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import shutil
 import sqlite3
 import threading
@@ -25,6 +26,8 @@ import pytest
 
 from broker.config import IndexSettings
 from broker.grants import GrantSigner
+from broker.server import start_broker
+from broker.workflow_service import RELEASE_DEADLINE_SECONDS
 from connectors.config import ConnectorSettings
 from connectors.importer import import_records
 from connectors.node import RunningNode, make_keyer, open_store, start_node
@@ -33,8 +36,9 @@ from connectors.store import StoreError
 from connectors.synthetic import generate
 from selec.tokens import new_signing_key, write_public_key
 from selec.v1 import connector_pb2, connector_pb2_grpc
+from tests.faults.proxy import FaultProxy, start_proxy
 from tests.federation import node_settings
-from tests.secure import SecureFederation, start_secure_federation
+from tests.secure import SecureFederation, secure_channel, start_secure_federation
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +81,22 @@ class ReleasingNode:
         fields.update(changes)
         return self.signer.grant(**fields)[1]  # type: ignore[arg-type]
 
+    def same_nonce_another_request(
+        self, request: connector_pb2.ReleaseRequest
+    ) -> connector_pb2.ReleaseRequest:
+        """A genuine grant that reuses request's nonce for another request."""
+        grant = connector_pb2.Grant.FromString(request.grant)
+        grant.request_id = "e" * 32
+        return self.signer.sign(grant)
+
+    def record_fields(self, reference: str) -> dict[str, str]:
+        """What a release of the record at reference must show: its stored fields."""
+        with closing(sqlite3.connect(self.database)) as db:
+            (payload,) = db.execute(
+                "SELECT payload FROM records WHERE reference = ?", (reference,)
+            ).fetchone()
+        return {k: str(v) for k, v in json.loads(payload).items() if k not in {"kind", "category"}}
+
     async def release(
         self, request: connector_pb2.ReleaseRequest, deadline: float = DEADLINE
     ) -> connector_pb2.ReleaseResponse:
@@ -92,6 +112,13 @@ class ReleasingNode:
     def releases(self) -> int:
         """Releases in the node's home log."""
         return ReleaseLedger(self.database).count()
+
+    def serves(self, request: connector_pb2.ReleaseRequest) -> int:
+        """How often the node served request's grant (its home log of serves)."""
+        nonce = connector_pb2.Grant.FromString(request.grant).nonce
+        with closing(sqlite3.connect(self.database)) as db:
+            query = "SELECT COUNT(*) FROM release_serves WHERE nonce = ?"
+            return db.execute(query, (nonce,)).fetchone()[0]
 
 
 @pytest.fixture
@@ -139,7 +166,7 @@ async def test_a_database_error_is_unavailable_not_a_refused_grant(rs: Releasing
     released = await rs.release(request)
     assert released.reference == rs.reference() and released.fields
     assert rs.releases() == 1
-    again = await rs.refused(request)
+    again = await rs.refused(rs.same_nonce_another_request(request))
     assert again.code() == Code.PERMISSION_DENIED and "already used" in again.details()
     assert rs.releases() == 1
 
@@ -343,3 +370,92 @@ async def test_the_officer_retries_a_reveal_refused_during_an_import(
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await fed.reveal(request_id)
     assert again.value.code() == Code.FAILED_PRECONDITION
+
+
+# ---------------------------------------------------------------- answers that get lost
+
+
+@pytest.fixture
+async def rs_behind_proxy(rs: ReleasingNode) -> AsyncIterator[tuple[ReleasingNode, FaultProxy]]:
+    """The RS node reached through a fault proxy (a link that can be made slow)."""
+    proxy = await start_proxy(rs.node.address)
+    async with grpc.aio.insecure_channel(proxy.address) as channel:
+        through = replace(rs, stub=connector_pb2_grpc.ConnectorServiceStub(channel))
+        await through.stub.Describe(connector_pb2.DescribeRequest(), timeout=DEADLINE)
+        yield through, proxy
+    await proxy.close()
+
+
+async def committed(rs: ReleasingNode, releases: int) -> None:
+    """Wait until the node's home log holds this many releases."""
+    for _ in range(100):
+        if rs.releases() == releases:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the node never logged {releases} releases")
+
+
+async def test_an_answer_lost_after_the_release_is_served_again_for_the_same_grant(
+    rs_behind_proxy: tuple[ReleasingNode, FaultProxy],
+) -> None:
+    """The node releases and logs, but its answer reaches the caller after its deadline.
+
+    The node cannot know the answer was lost, and the grant is spent; the caller's retry
+    with the same grant used to be refused as "grant already used", losing the reveal.
+    The same grant now gets the same record again (logged as a second serve); the nonce
+    still refuses any other grant.
+    """
+    rs, proxy = rs_behind_proxy
+    request = rs.grant()
+    proxy.delay_seconds = 3.0
+    error = await rs.refused(request, deadline=1.0)
+    assert error.code() == Code.DEADLINE_EXCEEDED
+    await committed(rs, 1)
+    proxy.delay_seconds = 0.0
+    retried = await rs.release(request)
+    assert retried.reference == rs.reference()
+    assert dict(retried.fields) == rs.record_fields(retried.reference)
+    assert (rs.releases(), rs.serves(request)) == (1, 2)
+    other = await rs.refused(rs.same_nonce_another_request(request))
+    assert other.code() == Code.PERMISSION_DENIED and "already used" in other.details()
+    assert (rs.releases(), rs.serves(request)) == (1, 2)
+
+
+async def test_the_officer_retries_a_reveal_whose_answer_came_too_late(
+    secure_rs: SecureFederation,
+) -> None:
+    """Through the broker: the node released, but the answer came after the broker's
+    deadline; the officer's retry reveals the record instead of "grant already used"."""
+    fed = secure_rs
+    request_id = await approved_request(fed)
+    proxy = await start_proxy(fed.nodes["RS"].address)
+    try:
+        await broker_over(fed, proxy.address)
+        await fed.hit_reference()  # the broker's link to RS is up before it turns slow
+        ledger = ReleaseLedger(fed.nodes["RS"].settings.database)
+        proxy.delay_seconds = RELEASE_DEADLINE_SECONDS + 1.5
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await fed.reveal(request_id)
+        assert caught.value.code() == Code.UNAVAILABLE, caught.value.details()
+        assert "try again" in caught.value.details()
+        assert ledger.count() == 1  # released at home, the answer still on its way
+        proxy.delay_seconds = 0.0
+        revealed = await fed.reveal(request_id)
+        assert revealed.fields["family"] == "Петровић"
+        assert ledger.count() == 1
+        with pytest.raises(grpc.aio.AioRpcError) as again:
+            await fed.reveal(request_id)
+        assert again.value.code() == Code.FAILED_PRECONDITION
+    finally:
+        await proxy.close()
+
+
+async def broker_over(fed: SecureFederation, rs_endpoint: str) -> None:
+    """Restart fed's broker (same stores, same port) reaching RS at rs_endpoint."""
+    settings = fed.broker.settings
+    countries = tuple(replace(c, endpoint=rs_endpoint) for c in settings.countries)
+    settings = replace(settings, countries=countries, listen=fed.broker.address)
+    await fed.channel.close()
+    await fed.broker.stop(0)
+    fed.broker = await start_broker(settings)
+    fed.channel = secure_channel(fed.pki, fed.broker.address)
