@@ -30,11 +30,11 @@ from selec.countries import MEMBER_STATES
 Hints = Mapping[str, st.SearchStrategy[Any]]
 MAX_DEPTH = 4
 BULK_COUNTS = (1_000, 10_000)
+BULK_ELEMENT_BYTES = 256
 # Lengths around the limits the services enforce (200, 2000 text; 64, 128 ids; 4 MiB
 # messages) and far beyond them.
 LENGTHS = (1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 129, 199, 200, 201, 1999, 2000, 2001)
-HUGE_LENGTHS = (65_536, 1_000_000)
-OVERSIZE = 4 * 1024 * 1024 + 1024
+HUGE_LENGTHS = (65_536, 1_000_000, 4 * 1024 * 1024 + 1024)
 
 SCRIPTS = (
     "Петровић Јован",
@@ -223,12 +223,19 @@ def _is_map(field: FieldDescriptor) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
+def _bulk(drawn: tuple[Any, int]) -> list[Any]:
+    """count copies of a small element; a large one (a 1 MB string) twice, not 10,000 times."""
+    element, count = drawn
+    size = element.ByteSize() if isinstance(element, Message) else len(str(element))
+    return [element] * (count if size <= BULK_ELEMENT_BYTES else 2)
+
+
 def _repeated(field: FieldDescriptor, hints: Hints, depth: int) -> st.SearchStrategy[list[Any]]:
     element = _value(field, hints, depth)
     small = st.lists(element, max_size=4 if depth < 2 else 2)
     if depth > 1:
         return small
-    bulk = st.tuples(element, st.sampled_from(BULK_COUNTS)).map(lambda t: [t[0]] * t[1])
+    bulk = st.tuples(element, st.sampled_from(BULK_COUNTS)).map(_bulk)
     return st.one_of(small, small, bulk)
 
 
