@@ -657,7 +657,7 @@ class MatchOnly:
         return self.inner.match(digests)
 
     def __getattr__(self, name: str) -> object:
-        if name == "match_digests":
+        if name == "match_packed":
             raise AttributeError(name)
         return getattr(self.inner, name)
 
