@@ -22,8 +22,9 @@ Why it is built this way:
   did not answer); otherwise the worst failure (ERROR, then TIMEOUT, then UNAVAILABLE).
   Subject results carry hits only, so a subject without hits is clear only in the countries
   whose summary status is NO_HIT.
-- **A short linger.** A batch is sent when it is full or when no further subject arrived
-  within `linger_seconds` of its first one, so a caller that sends one subject and waits for
+- **A short linger.** A batch is sent when it is full or when it has waited for the stream
+  `linger_seconds` in all (time spent keying does not count: a broker busy keying a fast
+  stream would otherwise cut its batches short), so a caller that sends one subject and waits for
   its result is answered at once instead of waiting for a batch to fill.
 - **One serialization per batch.** The batch's MatchBatchRequest is serialized once and the
   same bytes go to every country, instead of once per country.
@@ -340,7 +341,7 @@ class _Screening:
 
     async def batches(self, inbox: asyncio.Queue[object], size: int) -> AsyncIterator[_Batch]:
         """Batches of at most `size` subjects and `batch_keys` keys, each sent when full or
-        when the stream paused for `linger_seconds` since the batch's first subject."""
+        when it has waited `linger_seconds` in all for the stream to bring the next one."""
         loop = asyncio.get_running_loop()
         limits = self.limits
         # A subject has at most MAX_KEYS_PER_MATCH keys; a batch stops taking subjects when
@@ -351,7 +352,7 @@ class _Screening:
             if item is _END:
                 return
             batch = _Batch()
-            linger_until = loop.time() + limits.linger_seconds
+            waited = 0.0
             keyed = 0
             while True:
                 try:
@@ -369,13 +370,16 @@ class _Screening:
                 try:
                     item = inbox.get_nowait()
                 except asyncio.QueueEmpty:
-                    left = linger_until - loop.time()
+                    left = limits.linger_seconds - waited
                     if left <= 0:
                         break
+                    since = loop.time()
                     try:
                         item = await asyncio.wait_for(inbox.get(), left)
                     except TimeoutError:
                         break
+                    finally:
+                        waited += loop.time() - since
                 if item is _END:
                     yield batch
                     return
