@@ -22,7 +22,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from connectors.records import CATEGORIES, KINDS
-from connectors.store import PublishedRecord, RecordStore
+from connectors.store import PublishedRecord, RecordStore, StoreError
 from selec.v1 import broker_pb2, broker_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,13 @@ def publish(
         return stub.Publish(stream, timeout=deadline_seconds, metadata=access.metadata())
 
 
+def _failure(exc: grpc.RpcError | StoreError) -> str:
+    """What a failed publication's log says: the gRPC code, or the database's trouble."""
+    if isinstance(exc, StoreError):
+        return f"node database: {exc}"
+    return exc.code().name  # type: ignore[attr-defined]
+
+
 def _generation(store: RecordStore) -> str | None:
     read = getattr(store, "generation", None)
     return read() if read is not None else None
@@ -155,14 +162,16 @@ async def publish_on_schedule(
     """Publish at start (if asked) and then every interval, until cancelled.
 
     A failed publication is logged and tried again sooner (after 5 s, doubling up to the
-    interval): the previous publication stays in the index meanwhile.
+    interval): the previous publication stays in the index meanwhile. That includes the
+    node's own database failing or being gone (StoreError): the publisher must outlive
+    it, or the node would never publish again once the database is back.
     """
     delay = _start_delay(store, schedule) if schedule.on_start else schedule.interval_seconds
     failures = 0
     while True:
         await asyncio.sleep(delay)
-        generation = _generation(store)
         try:
+            generation = _generation(store)
             reply = await asyncio.to_thread(
                 functools.partial(
                     publish,
@@ -174,16 +183,22 @@ async def publish_on_schedule(
                     access=access,
                 )
             )
-        except grpc.RpcError as exc:
-            code = exc.code().name  # type: ignore[attr-defined]
+        except (grpc.RpcError, StoreError) as exc:
             log.warning(
-                "publish failed country=%s broker=%s code=%s", country, schedule.broker, code
+                "publish failed country=%s broker=%s code=%s",
+                country,
+                schedule.broker,
+                _failure(exc),
             )
             failures += 1
             delay = min(RETRY_SECONDS * 2 ** (failures - 1), schedule.interval_seconds)
             continue
         log.info("published country=%s references=%d", country, reply.reference_count)
         if generation is not None:
-            await asyncio.to_thread(store.mark_published, schedule.broker, generation, time.time())  # type: ignore[attr-defined]
+            mark = store.mark_published  # type: ignore[attr-defined]
+            try:
+                await asyncio.to_thread(mark, schedule.broker, generation, time.time())
+            except StoreError as exc:  # not remembered: a restart publishes again, no harm
+                log.warning("publication not recorded country=%s: %s", country, exc)
         failures = 0
         delay = schedule.interval_seconds

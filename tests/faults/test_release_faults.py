@@ -31,13 +31,14 @@ from broker.workflow_service import RELEASE_DEADLINE_SECONDS
 from connectors.config import ConnectorSettings
 from connectors.importer import import_records
 from connectors.node import RunningNode, make_keyer, open_store, start_node
+from connectors.publisher import RETRY_SECONDS, START_DELAY_SECONDS, PublishSchedule
 from connectors.release import ReleaseLedger
 from connectors.store import StoreError
 from connectors.synthetic import generate
 from selec.tokens import new_signing_key, write_public_key
 from selec.v1 import connector_pb2, connector_pb2_grpc
 from tests.faults.proxy import FaultProxy, start_proxy
-from tests.federation import node_settings
+from tests.federation import broker_settings, node_settings
 from tests.secure import SecureFederation, secure_channel, start_secure_federation
 
 pytestmark = pytest.mark.integration
@@ -459,3 +460,44 @@ async def broker_over(fed: SecureFederation, rs_endpoint: str) -> None:
     await fed.broker.stop(0)
     fed.broker = await start_broker(settings)
     fed.channel = secure_channel(fed.pki, fed.broker.address)
+
+
+# ---------------------------------------------------------------- publishing
+
+
+async def test_a_publisher_outlives_its_database_going_away(
+    seeded_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is gone when a scheduled publication is due: that publication fails
+    (and creates nothing), but the publisher goes on, and publishes once it is back."""
+    index = IndexSettings("sqlite", sqlite_path=tmp_path / "refs.db")
+    broker = await start_broker(
+        broker_settings({"RS": "127.0.0.1:1"}, index=index, index_only=["RS"])
+    )
+    schedule = PublishSchedule(broker=broker.address, interval_seconds=3600, on_start=True)
+    settings = replace(node_settings("RS", tmp_path / "rs"), publish=schedule)
+    settings.database.parent.mkdir()
+    kept = tmp_path / "kept.db"
+    keep_a_copy(node_settings("RS", seeded_dir).database, kept)
+    shutil.copyfile(kept, settings.database)
+    node = await start_node(settings)
+    try:
+        await asyncio.sleep(0.5)  # the publisher waits for its first publication
+        break_database(settings.database, "file deleted")
+        for _ in range(int(START_DELAY_SECONDS + SLACK) * 20):
+            if "publish failed" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        assert "publish failed" in caplog.text
+        assert node.publisher is not None and not node.publisher.done()
+        assert not settings.database.exists()
+        shutil.copyfile(kept, settings.database)
+        store = open_store(settings)
+        for _ in range(int(RETRY_SECONDS + SLACK) * 20):
+            if store.last_publication(broker.address) is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert store.last_publication(broker.address) is not None, "never published"
+    finally:
+        await node.stop(0)
+        await broker.stop(0)
