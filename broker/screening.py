@@ -29,6 +29,10 @@ Why it is built this way:
 - **One serialization per batch.** The batch's MatchBatchRequest is serialized once and the
   same bytes go to every country, instead of once per country.
 
+Subjects come one per message or up to `MAX_SUBJECTS_PER_MESSAGE` in a `ScreenSubjects`
+(fewer, larger messages: a gRPC message costs more than keying a document); with the
+header's `grouped_results`, results go back several per event (`_grouped`).
+
 Limits (docs/screening.md): at most `MAX_SUBJECTS` subjects per stream; a batch holds at
 most `batch_subjects` subjects (default 500; a caller may ask for 1 to
 `connectors.service.MAX_SETS_PER_BATCH` with the `selec-screen-batch` metadata) and at most
