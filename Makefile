@@ -44,3 +44,12 @@ bench: $(STAMP)
 		|| go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
 	-@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
 	$(BIN)/python -m benchmarks.run $(ARGS)
+
+## soak: set up, then soak the demo federation (its ports, data in var/soak) under mixed load
+## with node restarts, and check errors, memory, audit and requests (docs/soak.md), e.g.
+## make soak ARGS="--minutes 10"; then the fuzz run (10,000 examples) once benchmarks/fuzz.py exists
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(ARGS)
+	@if test -f benchmarks/fuzz.py; then $(BIN)/python -m benchmarks.fuzz --examples 10000; \
+	else echo "benchmarks/fuzz.py is not there yet: no fuzz run"; fi
