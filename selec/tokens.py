@@ -154,7 +154,13 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise TokenError("token malformed") from None
         officer, country, roles = claims.get("sub"), claims.get("country"), claims.get("roles")
-        if not isinstance(officer, str) or not officer or len(officer) > 128:
+        if (
+            not isinstance(officer, str)
+            or not officer
+            or len(officer) > 128
+            or officer != officer.strip()
+            or not officer.isprintable()
+        ):  # the id goes into request filters and the audit trail: one printable line
             raise TokenError("token names no officer")
         if country not in MEMBER_STATES:
             raise TokenError("token names no member state")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from selec.v1 import audit_pb2, broker_pb2
+from selec.tokens import issue_token, load_private_key
+from selec.v1 import audit_pb2, broker_pb2, requests_pb2
 from tests.fuzz.contract import problems
 from tests.fuzz.harness import Running, _publish, call
 from tests.secure import JOVAN
@@ -72,3 +73,21 @@ def test_a_publication_as_of_out_of_time_range_is_invalid_argument(
     assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT, outcome
     assert outcome.details.startswith("header.as_of: not a valid time")
     assert not problems(outcome)
+
+
+@pytest.mark.parametrize("officer", ["a\x00b", "\x00", " officer.gr", "officer\ngr", "x\u200b"])
+def test_a_token_naming_an_unprintable_officer_is_unauthenticated(
+    running: Running, officer: str
+) -> None:
+    """Was UNKNOWN "requester must be one line of 1..128 characters": a token signed for
+    such an officer id got through, and the request store refused to filter by it."""
+    issuer = load_private_key(running.secure.pki / "token-issuer.key")
+    token = issue_token(issuer, officer, "GR", ["officer"])
+    outcome = call(
+        running.channels["secure-broker"],
+        "/selec.v1.RequestService/ListRequests",
+        requests_pb2.ListRequestsRequest(mine=True),
+        (("authorization", f"Bearer {token}"),),
+    )
+    assert outcome.code == grpc.StatusCode.UNAUTHENTICATED, outcome
+    assert outcome.details == "token names no officer"
