@@ -101,7 +101,10 @@ class Soak:
     def __init__(self, options: argparse.Namespace, federation: DemoFederation) -> None:
         self.options = options
         self.fed = federation
-        self.rng = random.Random(options.rng_seed)
+        self.rng_seed = (
+            options.rng_seed if options.rng_seed is not None else random.randrange(2**31)
+        )
+        self.rng = random.Random(self.rng_seed)
         self.run_id = secrets.token_hex(3)
         self.people = soak_people(self.run_id)
         self.seconds = options.minutes * 60
@@ -142,7 +145,7 @@ class Soak:
         self.origin = self.verdicts.origin = time.monotonic()
         self._sample()
         helpers = [
-            asyncio.create_task(self._restarter()),
+            asyncio.create_task(self._restarter(load)),
             asyncio.create_task(self._publisher(load)),
             asyncio.create_task(self._sampler()),
         ]
@@ -166,6 +169,7 @@ class Soak:
             "forced_by_soak": dict(self.forced),
         }
         report["load_average"] = {"start": load_avg_start, "end": load_avg_end}
+        report["run"] = {"id": self.run_id, "rng_seed": self.rng_seed}
         return report
 
     async def _settle(self, channel: grpc.aio.Channel, token: str) -> float:
@@ -208,7 +212,7 @@ class Soak:
         while await self._pause(self.sample_every):
             self._sample()
 
-    async def _restarter(self) -> None:
+    async def _restarter(self, load: Load) -> None:
         every = self.options.restart_every
         for due in itertools.count(1):
             if not await self._pause(max(0.0, self.origin + due * every - time.monotonic())):
@@ -218,8 +222,8 @@ class Soak:
             country = self.rng.choice(sorted(self.fed.nodes))
             hard = self.rng.random() < self.options.kill_share
             try:
-                restart = await self.fed.restart_node(country, hard)
-            except (FederationError, OSError) as exc:
+                restart = await self.fed.restart_node(country, hard, load.while_down)
+            except (FederationError, OSError, TimeoutError) as exc:
                 self.verdicts.fail("node restart failed", str(exc))
                 continue
             self.restarts.append(restart)
@@ -450,7 +454,8 @@ async def _main(options: argparse.Namespace) -> tuple[dict[str, Any], int | None
         soak = Soak(options, federation)
         say(
             f"soak {soak.run_id}: {options.minutes:g} min, rate {options.rate:g}/s, "
-            f"restart every {options.restart_every:g} s, memory warm-up {soak.warmup:g} s"
+            f"restart every {options.restart_every:g} s, memory warm-up {soak.warmup:g} s, "
+            f"--rng-seed {soak.rng_seed}"
         )
         report = await soak.run()
     finally:

@@ -285,6 +285,7 @@ def judge_audit(
     }
     for key, counts in mismatches.items():
         v.fail("audit events do not match the calls", f"{key} {counts}")
+    _match_ids(events, ledger, v)
     by_request: dict[str, list[audit_pb2.AuditEvent]] = {}
     for event in events:
         if event.request_id and event.action != "refused":
@@ -308,6 +309,21 @@ def judge_audit(
         "by_kind": {f"{a}/{o}": n for (a, o), n in sorted(found.items())},
         "mismatches": mismatches,
     }
+
+
+def _match_ids(events: list[audit_pb2.AuditEvent], ledger: Ledger, v: Verdicts) -> None:
+    """Not only as many events as calls: the very searches and requests of the OK calls."""
+    audited = {(e.action, e.search_id or e.request_id) for e in events if e.action != "hit"}
+    wanted = {("search", s.search_id) for s in ledger.searches if s.call.code == "OK"}
+    for call in ledger.calls:
+        if call.code == "OK" and call.kind in _WORKFLOW_ACTION:
+            wanted.add((_WORKFLOW_ACTION[call.kind], call.request_id))
+    for action, identifier in sorted(wanted - audited)[:EXAMPLES]:
+        v.fail("audit: an OK call without its event", f"{action} {identifier[:8]}")
+    hits = Counter(e.search_id for e in events if e.action == "hit")
+    for search in ledger.searches:
+        if search.call.code == "OK" and hits[search.search_id] != sum(search.hit_counts.values()):
+            v.fail("audit: a search's hits not all audited", search.search_id[:8])
 
 
 async def verify_chain(channel: grpc.aio.Channel, token: str) -> dict[str, object]:

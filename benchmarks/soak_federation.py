@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ READY_PATTERN = "federation ready"
 _NODE_LINE = re.compile(r"^\s+node (\w\w) on (\S+)\s+(?:pid (\d+)|NOT READY)")
 _BROKER_LINE = re.compile(r"^\s+broker\s+on (\S+)(?:\s+metrics (\S+))?")
 NODE_READY_SECONDS = 60.0
+WHILE_DOWN_SECONDS = 15.0
 
 
 class FederationError(Exception):
@@ -97,8 +98,14 @@ class DemoFederation:
         """The broker's credentials: nodes answer only the broker (mutual TLS)."""
         return files_for(self.data_dir / "pki", "broker").channel_credentials()
 
-    async def restart_node(self, country: str, hard: bool) -> Restart:
-        """Stop a node (SIGTERM to drain, or SIGKILL) and start it again as it was started."""
+    async def restart_node(
+        self,
+        country: str,
+        hard: bool,
+        while_down: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Restart:
+        """Stop a node (SIGTERM to drain, or SIGKILL) and start it again as it was started;
+        while_down(country) runs between the old process's exit and the new one's start."""
         old = self.nodes[country]
         command, environ = _command_of(old.pid)
         command = _with_parent(command, os.getpid())
@@ -106,6 +113,8 @@ class DemoFederation:
         os.kill(old.pid, signal.SIGKILL if hard else signal.SIGTERM)
         await _wait_exit(old)
         exited_at = time.monotonic()
+        if while_down is not None:
+            await asyncio.wait_for(while_down(country), WHILE_DOWN_SECONDS)
         with (self.data_dir / "logs" / f"{country.lower()}.log").open("ab") as log:
             child = await asyncio.create_subprocess_exec(
                 *command,

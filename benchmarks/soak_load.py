@@ -186,6 +186,7 @@ class SearchRecord:
     subject: Subject | None  # None: a search meant to hit nothing
     asked: tuple[str, ...]
     label: str = ""
+    search_id: str = ""
     statuses: dict[str, str] = field(default_factory=dict)
     hit_counts: dict[str, int] = field(default_factory=dict)
     indexed_as_of: dict[str, float] = field(default_factory=dict)
@@ -364,6 +365,7 @@ class Load:
                     record.references[answer.result.country] = [h.reference for h in answer.hits]
                 elif event.HasField("summary"):
                     record.summarized = True
+                    record.search_id = event.summary.search_id
                     for result in event.summary.results:
                         name = broker_pb2.CountryStatus.Name(result.status)
                         record.statuses[result.country] = name
@@ -513,7 +515,26 @@ class Load:
             self._approved.append(tracked.request_id)
 
     async def _reveal(self, _search: Any, workflow: Any) -> None:
-        tracked = self.ledger.requests[self._take(self._approved)]
+        await self._reveal_request(workflow, self.ledger.requests[self._take(self._approved)])
+
+    async def while_down(self, country: str) -> None:
+        """Called while a node is down: reveal an approved request it owns, if there is
+        one (the broker must say UNAVAILABLE, and the request stay approved), and ask for
+        details behind a hit it holds (which needs no node)."""
+        if not self._channels:
+            return
+        workflow = requests_pb2_grpc.RequestServiceStub(self._channels[0])
+        owned = [r for r in self._approved if self.ledger.requests[r].country == country]
+        if owned:
+            self._approved.remove(owned[0])
+            await self._reveal_request(workflow, self.ledger.requests[owned[0]])
+        held = [hit for hit in self._unrequested if hit[0] == country]
+        if held:
+            self._unrequested.remove(held[0])
+            self._unrequested.appendleft(held[0])
+            await self._request(None, workflow)
+
+    async def _reveal_request(self, workflow: Any, tracked: TrackedRequest) -> None:
         call, reply = await self._unary(
             "reveal",
             "ok",
