@@ -53,9 +53,11 @@ class IndexView:
     ) -> asyncio.Future[Publication]:
         """Run the index's publish of country in a writer thread, consuming feed."""
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(
+        writer = loop.run_in_executor(
             self._writers, self.index.publish, country, feed.references(), as_of
         )
+        feed.consumed_by(writer)
+        return writer
 
     def close(self) -> None:
         """Wait for publications under way, then close the index."""
@@ -118,6 +120,17 @@ class PublicationFeed:
 
     def __init__(self, depth: int = 4) -> None:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._writer: asyncio.Future[Publication] | None = None
+
+    def consumed_by(self, writer: asyncio.Future[Publication]) -> None:
+        """The publish that reads this feed: once it has ended, nothing waits for room.
+
+        A publish can end before it reads everything (the index went down while it was
+        creating the generation): without this, the stream's next batches would wait
+        for room in a queue nobody empties, and the caller would hang to its deadline
+        instead of hearing the index's error.
+        """
+        self._writer = writer
 
     def references(self) -> Iterator[IndexedReference]:
         """What the index's publish consumes (in its worker thread)."""
@@ -129,18 +142,24 @@ class PublicationFeed:
                 raise item
             yield from item  # type: ignore[misc]
 
-    async def _put(self, item: object) -> None:
+    @property
+    def writer_ended(self) -> bool:
+        """Whether the publish reading this feed has ended (then its outcome is the answer)."""
+        return self._writer is not None and self._writer.done()
+
+    async def _put(self, item: object) -> bool:
         # Polling rather than a thread per put: worker threads are for the index's writes.
-        while True:
+        while not self.writer_ended:
             try:
                 self._queue.put_nowait(item)
-                return
+                return True
             except queue.Full:
                 await asyncio.sleep(FEED_POLL_SECONDS)
+        return False
 
-    async def put(self, batch: list[IndexedReference]) -> None:
-        """Queue a batch, waiting while the index is behind."""
-        await self._put(batch)
+    async def put(self, batch: list[IndexedReference]) -> bool:
+        """Queue a batch, waiting while the index is behind; False if the publish ended."""
+        return await self._put(batch)
 
     async def finish(self) -> None:
         """The stream ended cleanly: let publish commit."""

@@ -561,7 +561,9 @@ async def _feed_references(
     position = 0
     ended = False
     async for message in request_iterator:
-        if writer.done() or ended:
+        if writer.done():
+            return None  # the index gave up (its error is the answer) or the stream ran on
+        if ended:
             return grpc.StatusCode.INVALID_ARGUMENT, "end: must be the last message"
         if message.HasField("end"):
             ended = True
@@ -579,8 +581,9 @@ async def _feed_references(
         except ValueError as exc:
             return grpc.StatusCode.INVALID_ARGUMENT, f"references[{position}]: {exc}"
         position += len(batch)
-        await feed.put(batch)
-    if not ended:
+        if not await feed.put(batch):
+            return None  # the index gave up: its error is the answer
+    if not ended and not writer.done():
         return (
             grpc.StatusCode.INVALID_ARGUMENT,
             "the stream ended without its end message (cut off?); nothing changed",
