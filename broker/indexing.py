@@ -72,13 +72,18 @@ class IndexView:
         if time.monotonic() - self._read_at < self._ttl:
             return self._publications
         if self._refresh is None or self._refresh.done():
-            self._refresh = asyncio.create_task(asyncio.to_thread(self.index.publications))
+            self._refresh = asyncio.create_task(self._read_publications())
+            # Its failure is each waiter's to handle; none may be left waiting to see it.
+            self._refresh.add_done_callback(lambda task: task.cancelled() or task.exception())
+        # Shielded: a caller that stops waiting (its deadline) leaves the one read under
+        # way to finish and fill the cache, rather than every search starting another.
+        return await asyncio.shield(self._refresh)
+
+    async def _read_publications(self) -> dict[str, Publication]:
         try:
-            self._publications = await asyncio.shield(self._refresh)
-        except Exception:
-            self._read_at = time.monotonic()  # do not hammer an index that is down
-            raise
-        self._read_at = time.monotonic()
+            self._publications = await asyncio.to_thread(self.index.publications)
+        finally:
+            self._read_at = time.monotonic()  # failed too: do not hammer an index that is down
         return self._publications
 
     def forget_publications(self) -> None:

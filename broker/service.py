@@ -7,6 +7,7 @@ with a status, and a country that did not answer is never NO_HIT.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -20,7 +21,13 @@ from broker.audit import AuditRecord
 from broker.audit_trail import AuditTrail
 from broker.auth import current_identity
 from broker.criteria import DEFAULT_LIMITS, CriteriaLimits, InvalidCriteria, search_keys
-from broker.index import IndexedKey, IndexedReference, Publication, ReferenceIndexError
+from broker.index import (
+    IndexedKey,
+    IndexedReference,
+    IndexMatch,
+    Publication,
+    ReferenceIndexError,
+)
 from broker.indexing import IndexView, PublicationFeed
 from broker.merge import correlate, indexed_outcome
 from broker.metrics import BrokerMetrics
@@ -45,7 +52,24 @@ MAX_COUNTRIES = 64
 STATUS_DEADLINE_SECONDS = 1.0
 _KIND_NAMES = {number: name for name, number in KINDS.items()}
 _CATEGORY_NAMES = {number: name for name, number in CATEGORIES.items()}
-_IndexAnswer = asyncio.Task[dict[str, list]]
+INDEX_LATE = "reference index did not answer in time"
+INDEX_DOWN = "reference index unavailable"
+NOT_PUBLISHED = "not published to the reference index"
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexAnswer:
+    """What the reference index said for one search, or why it said nothing.
+
+    ``problem`` is empty when the index answered; else it says why not (late or
+    unavailable), and countries that needed the index are reported with that reason,
+    never as NO_HIT.
+    """
+
+    published: Mapping[str, Publication]
+    matches: Mapping[str, list[IndexMatch]]
+    problem: str = ""
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +79,7 @@ class _Search:
     request: connector_pb2.MatchRequest
     started: float
     cap: float | None
-    published: Mapping[str, Publication]
-    index_answer: _IndexAnswer | None
+    index_answer: asyncio.Task[_IndexAnswer] | None
 
     def left(self) -> float | None:
         """Seconds of the caller's budget still left (None: no caller deadline)."""
@@ -178,45 +201,85 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             )
         return chosen
 
-    async def _publications(self) -> dict[str, Publication]:
-        if self._index is None:
-            return {}
-        try:
+    async def _publications(self, within: float | None = None) -> dict[str, Publication]:
+        """The index's publications, read within the index's own timeout (or ``within``).
+
+        Raises TimeoutError or ReferenceIndexError: a caller must tell "not published"
+        from "could not be read", or an index that is down would turn countries that
+        publish into countries that never did.
+        """
+        assert self._index is not None
+        limit = self._index.lookup_timeout_seconds
+        async with asyncio.timeout(limit if within is None else min(limit, within)):
             return await self._index.publications()
+
+    async def _read_index(
+        self, digests: list[str], countries: list[str], cap: float | None
+    ) -> _IndexAnswer:
+        """Publications and matches of the asked countries; never raises.
+
+        Runs beside the fan-out (live answers do not wait for the index) and within the
+        index's timeout and the caller's budget, so a slow or stopped index costs the
+        search at most that, and says so.
+        """
+        assert self._index is not None
+        try:
+            published = await self._publications(cap)
+        except TimeoutError:
+            log.warning("reference index did not list its publications in time")
+            return _IndexAnswer({}, {}, INDEX_LATE, late=True)
         except ReferenceIndexError as exc:
             log.warning("reference index unreadable: %s", exc)
-            return {}
+            return _IndexAnswer({}, {}, INDEX_DOWN)
+        published = {c: p for c, p in published.items() if c in countries}
+        if not published:
+            return _IndexAnswer(published, {})
+        try:
+            matches = await self._index.lookup(digests, list(published))
+        except TimeoutError:
+            return _IndexAnswer(published, {}, INDEX_LATE, late=True)
+        except ReferenceIndexError as exc:
+            log.warning("reference index lookup failed: %s", exc)
+            return _IndexAnswer(published, {}, INDEX_DOWN)
+        return _IndexAnswer(published, matches)
 
     async def _ask(self, country: str, search: _Search) -> CountryOutcome:
         """One country's outcome: live, or from the index when it is index-only or down."""
         if country in self._index_only:
             return await self._from_index(country, "index-only node", search, None)
         outcome = await self._clients[country].ask(search.request, search.started, search.cap)
-        if outcome.status in (UNAVAILABLE, TIMEOUT) and country in search.published:
+        if outcome.status in (UNAVAILABLE, TIMEOUT):
             return await self._from_index(country, outcome.detail, search, outcome)
         return outcome
 
     async def _from_index(
         self, country: str, reason: str, search: _Search, live: CountryOutcome | None
     ) -> CountryOutcome:
-        def unanswered(why: str) -> CountryOutcome:
+        """The country's answer from its last publication; when the index cannot give one,
+        the live outcome (or UNAVAILABLE / TIMEOUT) with the reason, never a NO_HIT."""
+
+        def unanswered(why: str, late: bool = False) -> CountryOutcome:
             if live is not None:
                 live.detail = f"{live.detail}; {why}"
                 return live
-            return CountryOutcome(country, UNAVAILABLE, search.elapsed(), detail=why)
+            status = TIMEOUT if late else UNAVAILABLE
+            return CountryOutcome(country, status, search.elapsed(), detail=why)
 
-        if country not in search.published or search.index_answer is None:
-            return unanswered("not published to the reference index")
+        if search.index_answer is None:
+            return live if live is not None else unanswered(NOT_PUBLISHED)
         try:
-            by_country = await asyncio.wait_for(asyncio.shield(search.index_answer), search.left())
-        except (ReferenceIndexError, TimeoutError):
-            return unanswered("reference index unavailable")
+            answer = await asyncio.wait_for(asyncio.shield(search.index_answer), search.left())
+        except TimeoutError:
+            return unanswered(INDEX_LATE, late=True)
+        publication = answer.published.get(country)
+        if publication is None:
+            if answer.problem:
+                return unanswered(answer.problem, answer.late)
+            return live if live is not None else unanswered(NOT_PUBLISHED)
+        if answer.problem:
+            return unanswered(answer.problem, answer.late)
         return indexed_outcome(
-            country,
-            by_country.get(country, []),
-            search.published[country],
-            search.elapsed(),
-            reason,
+            country, answer.matches.get(country, []), publication, search.elapsed(), reason
         )
 
     async def Search(
@@ -252,13 +315,12 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             search_id=search_id,
             sex=keys.sex,  # type: ignore[arg-type]
         )
-        published = {c: p for c, p in (await self._publications()).items() if c in countries}
         index_answer = None
-        if self._index is not None and published:
+        if self._index is not None:
             index_answer = asyncio.create_task(
-                self._index.lookup([k.digest for k in keys.keys], list(published))
+                self._read_index([k.digest for k in keys.keys], countries, cap)
             )
-        search = _Search(match, started, cap, published, index_answer)
+        search = _Search(match, started, cap, index_answer)
         outcomes: dict[str, CountryOutcome] = {}
         stream = fan_out(self._ask(c, search) for c in countries)
         try:
@@ -394,8 +456,14 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         self, request: broker_pb2.GetStatusRequest, context: grpc.aio.ServicerContext
     ) -> broker_pb2.GetStatusResponse:
         """Each node: reachable now, suspended, recent latency, last publication."""
-        publications = await self._publications()
-        index_reachable = await self._index.ping() if self._index is not None else False
+        publications: dict[str, Publication] = {}
+        index_reachable = False
+        if self._index is not None:
+            with contextlib.suppress(TimeoutError, ReferenceIndexError):
+                publications = await self._publications(STATUS_DEADLINE_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STATUS_DEADLINE_SECONDS):
+                    index_reachable = await self._index.ping()
         nodes = await asyncio.gather(
             *(self._node_status(c, publications.get(c)) for c in self._clients)
         )
