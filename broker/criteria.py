@@ -30,6 +30,9 @@ _DOCUMENT_TYPES = {
 }
 
 
+_SEX_VALUES = frozenset(common_pb2.Sex.values())  # Sex.values() builds a list on each call
+
+
 class InvalidCriteria(ValueError):
     """The criteria cannot be searched; the message names the field and the problem."""
 
@@ -116,7 +119,7 @@ def _person_keys(
             raise InvalidCriteria(f"{field}.birth_year: {year} is out of range")
         if dob is not None and dob.year != year:
             raise InvalidCriteria(f"{field}.birth_year: disagrees with date_of_birth")
-    if person.sex not in common_pb2.Sex.values():
+    if person.sex not in _SEX_VALUES:
         raise InvalidCriteria(f"{field}.sex: unknown value {person.sex}")
     _country(person.nationality, f"{field}.nationality")
     try:

@@ -240,28 +240,34 @@ def _record_typo_forms(name: NameForms) -> list[str]:
     return out + forms[:MAX_DELETION_FORMS]
 
 
-def _query_typo_forms(typed: tuple[str, ...]) -> list[str]:
-    """Typo forms a query sends: its name, squeezed, anagram, keyboard substitutions.
+def _query_typo_messages(typed: tuple[str, ...], head: str) -> list[str]:
+    """The MAC inputs (up to the date) of the typo forms a query sends, ``head + form + |``.
 
     The keyboard forms are most of a query's keys (one per neighbouring key of every letter
-    but the first), so the other tokens are sorted once per token and a form is slotted in
-    among them with ``bisect``, instead of sorting the whole name again for every form.
+    but the first), and most of the cost of keying a name not seen before: so each is
+    written out once, prefix and all, and the other tokens are sorted once per token, a
+    form being slotted in among them (``bisect``) instead of the name sorted again.
     """
-    out = ["d:" + _joined(typed), "s:" + _joined(map(squeeze, typed)), "a:" + anagram(typed)]
+    out = [
+        f"{head}d:{_joined(typed)}|",
+        f"{head}s:{_joined(map(squeeze, typed))}|",
+        f"{head}a:{anagram(typed)}|",
+    ]
+    k = head + "k:"
     for i, tok in enumerate(typed):
         rest = sorted(typed[:i] + typed[i + 1 :])
         forms = keyboard_typos(tok)
         if not rest:
-            out.extend("k:" + form for form in forms)
+            out += [f"{k}{form}|" for form in forms]
         elif len(rest) == 1:
             other = rest[0]
-            out.extend(
-                f"k:{form} {other}" if form <= other else f"k:{other} {form}" for form in forms
-            )
+            out += [
+                f"{k}{form} {other}|" if form <= other else f"{k}{other} {form}|" for form in forms
+            ]
         else:
             for form in forms:
                 at = bisect.bisect_right(rest, form)
-                out.append("k:" + " ".join((*rest[:at], form, *rest[at:])))
+                out.append(k + " ".join((*rest[:at], form, *rest[at:])) + "|")
     return out
 
 
@@ -300,11 +306,15 @@ class _QueryName:
     undated: tuple[tuple[str, bytes], ...]  #: ``person.fold``; the whole MAC input
 
 
+def _encoded(key_type: str, messages: list[str]) -> tuple[tuple[str, bytes], ...]:
+    """``(key type, MAC input up to the date)`` of each distinct message, in order."""
+    return tuple(zip(repeat(key_type), dict.fromkeys([m.encode() for m in messages])))
+
+
 def _group(start: str, key_type: str, values: Iterable[str]) -> tuple[tuple[str, bytes], ...]:
-    """``(key type, MAC input up to the date)`` of each distinct value, in order."""
+    """:func:`_encoded` of ``version|key type|value`` for each value."""
     head = f"{start}{key_type}|"
-    messages = dict.fromkeys([(head + value).encode() for value in values])
-    return tuple(zip(repeat(key_type), messages))
+    return _encoded(key_type, [head + value for value in values])
 
 
 def _query_name(version: str, given: str, family: str) -> _QueryName:
@@ -317,7 +327,9 @@ def _query_name(version: str, given: str, family: str) -> _QueryName:
     return _QueryName(
         dob=tuple((key_type, message) for message, key_type in dob.items()),
         swap=_group(start, "person.swap.dob", [f"{f}|" for f in name.folds]),
-        typo=_group(start, "person.typo.dob", [f"{t}|" for t in _query_typo_forms(name.typed)]),
+        typo=_encoded(
+            "person.typo.dob", _query_typo_messages(name.typed, f"{start}person.typo.dob|")
+        ),
         yob=_group(start, "person.fold.yob", [f"{f}|" for f in name.folds]),
         undated=_group(start, "person.fold", name.folds),
     )
