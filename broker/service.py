@@ -406,7 +406,8 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
                 hits.extend((h.country, h.hit.reference) for h in event.subject.hits)
             elif event.HasField("results"):
                 for result in event.results.results:
-                    hits.extend((h.country, h.hit.reference) for h in result.hits)
+                    if result.hits:
+                        hits.extend((h.country, h.hit.reference) for h in result.hits)
             elif headers:
                 self._audit_screening(headers[0], event.summary, hits)
             yield event
