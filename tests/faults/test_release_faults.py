@@ -1,10 +1,13 @@
-"""Faults on the reveal path: the node's database failing while it releases a record.
+"""Faults on the reveal path: the node's database or link failing while it releases.
 
 A release consumes the grant's single-use nonce, so a fault here can lose a reveal for
 good: the officer must never be told "try again" by a node that has in fact used the
 grant up. Every test runs a real node (real gRPC on loopback, its real SQLite database)
-and asks it to release with grants signed by a real Ed25519 key; the faults are real
-too: a table missing, the database file gone or replaced.
+and asks it to release with grants signed by a real Ed25519 key, directly or as the
+officer through the real broker over mTLS. The faults are real too: a table missing,
+the database file gone or replaced, a real import holding the write lock, and (the one
+thing a real node cannot do on demand) a link that delivers the answer too late, made
+by `tests.faults.proxy`. Last, the node's publisher must outlive its database going.
 """
 
 from __future__ import annotations
