@@ -75,6 +75,7 @@ class Outcome:
     code: grpc.StatusCode
     details: str
     responses: int = 0
+    sent: str = ""  # the request's bytes as text: a message may echo what the caller sent
 
 
 def problems(outcome: Outcome, allowed: frozenset[grpc.StatusCode] | None = None) -> list[str]:
@@ -90,8 +91,14 @@ def problems(outcome: Outcome, allowed: frozenset[grpc.StatusCode] | None = None
             f"{outcome.method}: status {outcome.code.name} is not documented "
             f"(expected one of {', '.join(sorted(c.name for c in codes))})"
         )
+    echoed = outcome.sent.lower()
     for what, pattern in LEAKS:
-        if pattern.search(outcome.details or ""):
+        leaked = [
+            m.group(0)
+            for m in pattern.finditer(outcome.details or "")
+            if m.group(0).lower() not in echoed
+        ]
+        if leaked:
             found.append(f"{outcome.method}: the message leaks {what}: {outcome.details[:300]!r}")
     if outcome.code != C.OK and not (outcome.details or "").strip():
         found.append(f"{outcome.method}: {outcome.code.name} without a message")

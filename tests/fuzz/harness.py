@@ -157,6 +157,8 @@ def call(channel: grpc.Channel, method: str, payload: Any, metadata: Metadata) -
     def wire(item: Any) -> bytes:
         return item if isinstance(item, bytes) else item.SerializeToString()
 
+    sent = b"".join(wire(item) for item in payload) if isinstance(payload, list) else wire(payload)
+    text = sent.decode("utf-8", "ignore")
     kwargs: dict[str, Any] = {"metadata": metadata, "timeout": CALL_TIMEOUT_SECONDS}
     responses = 0
     try:
@@ -175,8 +177,8 @@ def call(channel: grpc.Channel, method: str, payload: Any, metadata: Metadata) -
             channel.unary_unary(method, None, reply)(wire(payload), **kwargs)
             responses = 1
     except grpc.RpcError as exc:
-        return Outcome(method, exc.code(), exc.details() or "", responses)
-    return Outcome(method, grpc.StatusCode.OK, "", responses)
+        return Outcome(method, exc.code(), exc.details() or "", responses, text)
+    return Outcome(method, grpc.StatusCode.OK, "", responses, text)
 
 
 # ---------------------------------------------------------------- the running federations

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import grpc
 import pytest
 
 from selec.tokens import issue_token, load_private_key
-from selec.v1 import audit_pb2, broker_pb2, requests_pb2
+from selec.v1 import audit_pb2, broker_pb2, connector_pb2, requests_pb2
 from tests.fuzz.contract import problems
 from tests.fuzz.harness import Running, _publish, call
 from tests.secure import JOVAN
@@ -91,3 +93,16 @@ def test_a_token_naming_an_unprintable_officer_is_unauthenticated(
     )
     assert outcome.code == grpc.StatusCode.UNAUTHENTICATED, outcome
     assert outcome.details == "token names no officer"
+
+
+def test_a_message_echoing_the_callers_own_sql_is_not_a_leak(running: Running) -> None:
+    """The benchmark flagged MatchBatch's "key scheme '1 UNION SELECT * FROM records--' not
+    served here": the caller's own scheme_version, quoted back. A leak is SQL the caller
+    did not send."""
+    request = connector_pb2.MatchBatchRequest(scheme_version="1 UNION SELECT * FROM records--")
+    outcome = call(
+        running.channels["plain-node-RS"], "/selec.v1.ConnectorService/MatchBatch", request, ()
+    )
+    assert outcome.code == grpc.StatusCode.FAILED_PRECONDITION, outcome
+    assert not problems(outcome)
+    assert problems(replace(outcome, sent=""))  # the same text, not sent by the caller
