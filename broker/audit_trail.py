@@ -4,19 +4,23 @@ Events are queued and appended in batches by one background task (group commit: 
 transaction or bulk request for many events). `record` returns at once, for searches;
 `record_durably` waits until its event is stored, for requests, decisions and reveals,
 whose answer must not go out before their trace is kept. `close` drains the queue, so a
-broker stopped with SIGTERM loses no event.
+broker stopped with SIGTERM loses no event. `record_once` is `record_durably` for events
+derived from stored state (`broker.workflow.audit_events`), which a broker restarted
+after a crash may find missing and write again: it appends only what is not there yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from broker.audit import AuditLog, AuditRecord
 
 log = logging.getLogger(__name__)
 
 BATCH = 256
+_TICK = timedelta(microseconds=1)
 
 
 class AuditTrail:
@@ -28,6 +32,7 @@ class AuditTrail:
             asyncio.Queue()
         )
         self._writer = asyncio.create_task(self._write())
+        self._once = asyncio.Lock()
 
     def record(self, record: AuditRecord) -> None:
         """Queue an event; it is stored within a few milliseconds."""
@@ -38,6 +43,28 @@ class AuditTrail:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((record, done))
         await done
+
+    async def record_once(self, record: AuditRecord) -> bool:
+        """Store ``record`` durably unless the log already holds the same event: same
+        action, request, actor and time. Whether it was appended now.
+
+        Serialized in this broker, so a retry and the start-up sweep settling the same
+        step append it once. (Two broker instances settling the same step at the same
+        instant could still both append it; each is the same event, told apart by seq.)
+        """
+        async with self._once:  # and every such event goes through here, stored or not
+            if await asyncio.to_thread(self._holds, record):
+                return False
+            await self.record_durably(record)
+            return True
+
+    def _holds(self, record: AuditRecord) -> bool:
+        return any(
+            (event.action, event.request_id) == (record.action, record.request_id)
+            for event in self.log.events(
+                since=record.at, until=record.at + _TICK, actor=record.actor
+            )
+        )
 
     async def _write(self) -> None:
         while True:

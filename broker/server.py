@@ -25,6 +25,7 @@ from broker.nodes import NodeClient
 from broker.screening import ScreeningLimits
 from broker.service import BrokerServicer
 from broker.workflow import RequestStore, open_request_store
+from broker.workflow.audit_events import settle_recent
 from broker.workflow_service import RequestServicer
 from connectors.keys import KeyScheme
 from selec.observability import MetricsEndpoint, serve_metrics
@@ -69,6 +70,7 @@ class RunningBroker:
     audit: AuditTrail | None = None
     requests: RequestStore | None = None
     preparing: asyncio.Task[None] | None = None
+    settling: asyncio.Task[int] | None = None
 
     @property
     def address(self) -> str:
@@ -77,7 +79,7 @@ class RunningBroker:
 
     async def stop(self, grace: float | None = None) -> None:
         """Drain in-flight searches, then close the node channels."""
-        for task in (self.health_task, self.preparing):
+        for task in (self.health_task, self.preparing, self.settling):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -283,8 +285,12 @@ async def start_broker(
         raise
     broker = RunningBroker(settings, server, clients, metrics, index, audit=trail)
     broker.preparing = preparing
-    if workflow is not None:
+    if workflow is not None and trail is not None:
         broker.requests = workflow[0]
+        # Steps a crashed broker stored without their audit events get them now.
+        broker.settling = asyncio.create_task(
+            settle_recent(workflow[0], trail, dt.datetime.now(dt.UTC), health_interval)
+        )
     if settings.metrics_listen is not None:
         broker.metrics_endpoint = serve_metrics(settings.metrics_listen, registry)
     if index is not None:

@@ -50,6 +50,7 @@ from broker.workflow import (
     RequestNotFound,
     RequestState,
     RequestStore,
+    audit_events,
     transitions,
 )
 from selec.tokens import Identity
@@ -149,6 +150,23 @@ def to_message(request: DetailsRequest, now: dt.datetime) -> requests_pb2.Detail
     _stamp(message, "decided_at", request.decided_at)
     _stamp(message, "expires_at", request.expires_at)
     return message
+
+
+def _repeats(request: requests_pb2.DecideRequest, current: DetailsRequest, who: Identity) -> bool:
+    """Whether the stored decision is this very decision by this approver: a retry whose
+    first answer was lost. It gets the stored request again (and any missing audit
+    event), not a refusal, so a decision is taken and logged exactly once."""
+    if current.decided_at is None or (current.decided_by, current.country) != (
+        who.officer,
+        who.country,
+    ):
+        return False
+    if request.approve:
+        return (current.handling_code, current.handling_note) == (
+            _HANDLING.get(request.handling_code),
+            request.handling_note.strip(),
+        )
+    return bool(current.denial_reason) and current.denial_reason == request.reason.strip()
 
 
 class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
@@ -268,7 +286,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         except Refused as refused:
             await self._refuse(context, "request", refused)
             raise AssertionError from None  # abort raised
-        await self._audit_event("request", "pending", stored)
+        await self._audit.record_once(audit_events.request_record(stored))
         return to_message(stored, now)
 
     async def ListRequests(
@@ -318,15 +336,21 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         now = dt.datetime.now(dt.UTC)
         try:
             current = await self._load(request.request_id, who)
+            if _repeats(request, current, who):  # a retry after a lost answer (a restart)
+                await audit_events.settle(current, self._audit)
+                return to_message(current, now)
             decided = _step(lambda: self._decision(request, current, who, now))
-            saved = await self._save(decided, current.version)
+            # Shielded: a caller who gives up must not leave a stored decision unlogged.
+            saved = await asyncio.shield(self._save_logged(decided, current.version))
         except Refused as refused:
             await self._refuse(context, "decision", refused, current)
             raise AssertionError from None
-        await self._audit_event(
-            "decision", saved.state.value, saved, saved.handling_code or saved.denial_reason
-        )
         return to_message(saved, now)
+
+    async def _save_logged(self, decided: DetailsRequest, expected: str) -> DetailsRequest:
+        saved = await self._save(decided, expected)
+        await self._audit.record_once(audit_events.decision_record(saved))
+        return saved
 
     @staticmethod
     def _decision(
@@ -376,7 +400,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         except Refused as refused:
             await self._refuse(context, "withdraw", refused, current)
             raise AssertionError from None
-        await self._audit_event("withdraw", "withdrawn", saved)
+        await self._audit.record_once(audit_events.withdraw_record(saved))
         return to_message(saved, now)
 
     @staticmethod
@@ -395,12 +419,13 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
             current = await self._load(request.request_id, who)
             self._check_requester(who, current)
             revealed = await self._revealed(current, who)
+            await audit_events.settle(current, self._audit)  # its approval is logged first
             released = await self._release(current)
-            await self._save(revealed, current.version)
+            saved = await self._save(revealed, current.version)
         except Refused as refused:
             await self._refuse(context, "reveal", refused, current)
             raise AssertionError from None
-        await self._audit_event("reveal", "revealed", current, current.handling_code)
+        await self._audit.record_once(audit_events.reveal_record(saved))
         return requests_pb2.RevealResponse(
             request_id=current.request_id,
             country=current.country,
