@@ -283,9 +283,15 @@ def _dob_items(name: NameForms, day: str, record: bool) -> list[_Item]:
     return items
 
 
-#: Names whose query forms a KeyScheme remembers (see :class:`_QueryName`): a few hundred
-#: bytes a key, so about 10 MB at the bound; lists (manifests, border lists) repeat names.
+#: Names whose query forms a KeyScheme remembers (see :class:`_QueryName`): about 4 KB a
+#: name, so about 8 MB at the bound; lists (manifests, border lists) repeat names.
 QUERY_NAME_CACHE = 2048
+
+#: MAC inputs up to the date, as a cache keeps them: their key type (one for all, or one
+#: each) and the inputs joined by newlines. One bytes object instead of ~75 objects and
+#: tuples per name (16 KB a name, measured, against ~4 KB); a newline never occurs inside
+#: an input (name tokens are split on whitespace; folded and typed forms are letters).
+_Group = tuple[str | tuple[str, ...], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,19 +305,28 @@ class _QueryName:
     used to emit them, without repeats, so keys come out exactly as before.
     """
 
-    dob: tuple[tuple[str, bytes], ...]  #: exact, fold, part, phon keys; + ``|date``
-    swap: tuple[tuple[str, bytes], ...]  #: ``person.swap.dob``; + ``|date``
-    typo: tuple[tuple[str, bytes], ...]  #: ``person.typo.dob``; + ``|date``
-    yob: tuple[tuple[str, bytes], ...]  #: ``person.fold.yob``; + ``|year``
-    undated: tuple[tuple[str, bytes], ...]  #: ``person.fold``; the whole MAC input
+    dob: _Group  #: exact, fold, part, phon keys; + ``|date``
+    swap: _Group  #: ``person.swap.dob``; + ``|date``
+    typo: _Group  #: ``person.typo.dob``; + ``|date``
+    yob: _Group  #: ``person.fold.yob``; + ``|year``
+    undated: _Group  #: ``person.fold``; the whole MAC input
 
 
-def _encoded(key_type: str, messages: list[str]) -> tuple[tuple[str, bytes], ...]:
-    """``(key type, MAC input up to the date)`` of each distinct message, in order."""
-    return tuple(zip(repeat(key_type), dict.fromkeys([m.encode() for m in messages])))
+def _joined_inputs(types: str | tuple[str, ...], messages: Iterable[bytes]) -> _Group:
+    """A :data:`_Group` of the messages (already without repeats)."""
+    messages = list(messages)
+    joined = b"\n".join(messages)
+    if joined.count(b"\n") != len(messages) - 1:
+        raise InvalidIdentifier("name contains a line break")
+    return types, joined
 
 
-def _group(start: str, key_type: str, values: Iterable[str]) -> tuple[tuple[str, bytes], ...]:
+def _encoded(key_type: str, messages: list[str]) -> _Group:
+    """The distinct messages, encoded, in order, all of one key type."""
+    return _joined_inputs(key_type, dict.fromkeys([m.encode() for m in messages]))
+
+
+def _group(start: str, key_type: str, values: Iterable[str]) -> _Group:
     """:func:`_encoded` of ``version|key type|value`` for each value."""
     head = f"{start}{key_type}|"
     return _encoded(key_type, [head + value for value in values])
@@ -325,7 +340,7 @@ def _query_name(version: str, given: str, family: str) -> _QueryName:
     for key_type, value in _dob_items(name, "", record=False):
         dob.setdefault(f"{start}{key_type}|{value}".encode(), key_type)
     return _QueryName(
-        dob=tuple((key_type, message) for message, key_type in dob.items()),
+        dob=_joined_inputs(tuple(dob.values()), dob),
         swap=_group(start, "person.swap.dob", [f"{f}|" for f in name.folds]),
         typo=_encoded(
             "person.typo.dob", _query_typo_messages(name.typed, f"{start}person.typo.dob|")
@@ -418,14 +433,16 @@ class KeyScheme:
             out.append(BlindKey(key_type, KEY_STRENGTHS[key_type], digest))
         return out
 
-    def _digests(
-        self, prefixes: tuple[tuple[str, bytes], ...], end: bytes, out: list[tuple[str, bytes]]
-    ) -> None:
-        """Append ``(key type, 16-byte digest)`` of each prefix followed by ``end``."""
+    def _digests(self, group: _Group, end: bytes, out: list[tuple[str, bytes]]) -> None:
+        """Append ``(key type, 16-byte digest)`` of each input of group followed by ``end``."""
+        types, joined = group
+        if not joined:
+            return
         inner_copy = self._inner.copy
         outer_copy = self._outer.copy
         append = out.append
-        for key_type, prefix in prefixes:
+        kinds = repeat(types) if isinstance(types, str) else types
+        for key_type, prefix in zip(kinds, joined.split(b"\n"), strict=False):  # kinds may repeat
             inner = inner_copy()
             inner.update(prefix + end)
             outer = outer_copy()
