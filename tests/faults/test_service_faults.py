@@ -223,6 +223,28 @@ async def recovered(fed: Federation, within: float = 60) -> None:
         await asyncio.sleep(0.5)
 
 
+async def searches_logged(
+    settings: IndexSettings, search_ids: list[str], within: float = 30
+) -> dict[str, int]:
+    """How many search events the audit log holds for each search id, once it holds all
+    (or the time is up)."""
+    audit = open_audit_log(
+        "opensearch", opensearch_url=settings.opensearch_url, prefix=settings.prefix
+    )
+    try:
+        for _ in range(int(within / 0.5)):
+            counts = dict.fromkeys(search_ids, 0)
+            for event in await asyncio.to_thread(lambda: list(audit.events())):
+                if event.action == "search" and event.search_id in counts:
+                    counts[event.search_id] += 1
+            if all(counts.values()):
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        audit.close()
+    return counts
+
+
 def opensearch_references(settings: IndexSettings, country: str) -> tuple[int, int]:
     """(references served for country, reference documents of country in ALL generations)."""
     client = OpenSearch([settings.opensearch_url], timeout=30)
@@ -728,10 +750,12 @@ async def test_opensearch_stopped_then_restarted(
         assert cut.code() == grpc.StatusCode.UNAVAILABLE, cut.details()
         assert "reference index" in (cut.details() or "")
 
+        answered_while_down = []
         for cached in (True, False):  # which countries published: known, then unknown
             if not cached:
                 fed.broker.index.forget_publications()  # type: ignore[union-attr]
             summary, elapsed = await timed_search(fed, 5)
+            answered_while_down.append(summary.search_id)
             found = statuses(summary)
             assert found["RS"] == HIT and found["MD"] == NO_HIT, found
             assert found["BG"] == UNAVAILABLE, found
@@ -755,6 +779,11 @@ async def test_opensearch_stopped_then_restarted(
         for country in ("RS", "BG"):
             assert served_references(index, country) == expected[country]
         assert served_references(index, "MD") == 0
+        # The searches answered while the audit log (on the same OpenSearch) was down
+        # kept their events: each is logged once, now that it is back.
+        assert await searches_logged(index, answered_while_down) == dict.fromkeys(
+            answered_while_down, 1
+        )
         # Each node's next publication lands exactly once.
         for country in ("RS", "BG", "MD"):
             reply = await asyncio.to_thread(publish_node, nodes_dir, country, fed.broker.address)
