@@ -335,7 +335,7 @@ class Soak:
             "searches": len(ledger.searches),
             "restarts": [r.as_dict(self.origin) for r in self.restarts],
             "recoveries": v.recoveries,
-            "memory": self.memory.report(self.origin + self.warmup),
+            "memory": self.memory.report(self.origin + self.warmup, self.origin),
             "audit": {**audit, "chain": chain},
             "requests": {"made": len(ledger.requests), "states": states},
             "final_status": status,
@@ -415,6 +415,10 @@ def _summary(report: dict[str, Any], options: argparse.Namespace) -> list[str]:
             f"{row.get('end_mib', '-'):>7} {row.get('max_mib', '-'):>7} "
             f"{row.get('growth_mib', '-'):>7}  {row['verdict']}"
         )
+    broker = report["memory"][0]
+    lines.append(
+        "  broker over time (s: MiB): " + ", ".join(f"{t}: {mib}" for t, mib in broker["series"])
+    )
     audit = report["audit"]
     chain = audit["chain"]
     lines.append(

@@ -41,11 +41,16 @@ class ProcessMemory:
     started_at: float
     samples: list[tuple[float, float]] = field(default_factory=list)  # (monotonic, MiB)
 
-    def judged(self, warm_until: float) -> dict[str, object]:
-        """Start (baseline), end, max and growth; flat or not, or too short to judge."""
+    def judged(self, warm_until: float, origin: float) -> dict[str, object]:
+        """Start (baseline), end, max and growth; flat or not, or too short to judge; and
+        every sample as (seconds since origin, MiB)."""
         settled = max(warm_until, self.started_at + SETTLE_SECONDS)
         after = [(t, mib) for t, mib in self.samples if t >= settled]
-        row: dict[str, object] = {"process": self.name, "pid": self.pid}
+        row: dict[str, object] = {
+            "process": self.name,
+            "pid": self.pid,
+            "series": [(round(t - origin), round(mib, 1)) for t, mib in self.samples],
+        }
         if len(after) < 2:
             row.update(verdict="too short", samples=len(self.samples))
             if self.samples:
@@ -85,7 +90,7 @@ class MemoryWatch:
             life = self.lives.setdefault(pid, ProcessMemory(name, pid, started_at))
             life.samples.append((now, mib))
 
-    def report(self, warm_until: float) -> list[dict[str, object]]:
+    def report(self, warm_until: float, origin: float) -> list[dict[str, object]]:
         """One row per process life, the broker first."""
-        rows = [life.judged(warm_until) for life in self.lives.values()]
+        rows = [life.judged(warm_until, origin) for life in self.lives.values()]
         return sorted(rows, key=lambda r: (r["process"] != "broker", str(r["process"])))
