@@ -109,7 +109,14 @@ def _stream_in(behaviour: Callable[..., Any], streaming_out: bool) -> Callable[.
 
 
 class RequestDecoding(grpc.aio.ServerInterceptor):
-    """Malformed request messages end the call with INVALID_ARGUMENT (see module doc)."""
+    """Malformed request messages end the call with INVALID_ARGUMENT (see module doc).
+
+    The wrapped handler of each method is built once and kept (one entry per method of the
+    servers it guards, so the memory is bounded by the contract), not rebuilt per call.
+    """
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -120,6 +127,16 @@ class RequestDecoding(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or handler.request_deserializer is None:
             return handler
+        cached = self._wrapped.get(details.method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, details.method)
+        self._wrapped[details.method] = (handler, wrapped)
+        return wrapped
+
+    @staticmethod
+    def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """A copy of handler whose deserializer returns Malformed instead of raising."""
         behaviour = (
             handler.unary_unary
             or handler.unary_stream
@@ -128,7 +145,7 @@ class RequestDecoding(grpc.aio.ServerInterceptor):
         )
         if not (inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)):
             return handler  # a synchronous handler: grpc runs it elsewhere; left as it is
-        expected = _expected_type(handler.request_deserializer, details.method)
+        expected = _expected_type(handler.request_deserializer, method)
         kinds = {
             "request_deserializer": _tolerant(handler.request_deserializer, expected),
             "response_serializer": handler.response_serializer,
