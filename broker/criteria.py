@@ -37,6 +37,15 @@ class InvalidCriteria(ValueError):
     """The criteria cannot be searched; the message names the field and the problem."""
 
 
+class CriteriaOverLimit(InvalidCriteria):
+    """The criteria go past a configured limit (blind keys per search, name parts).
+
+    The Search answers RESOURCE_EXHAUSTED, the code of every broker limit, without
+    `retry-after` (waiting will not help; the message says what to give fewer of). In a
+    screening it is that subject's error, like any other bad subject.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class CriteriaLimits:
     """How much one search (or one screened subject) may ask: name parts per name and
@@ -99,7 +108,7 @@ def _person_keys(
         raise InvalidCriteria(f"{field}.{missing}: required (search a person by both names)")
     for name, value in (("given_names", given), ("family_names", family)):
         if len(value.split()) > max_name_parts:
-            raise InvalidCriteria(f"{field}.{name}: more than {max_name_parts} names")
+            raise CriteriaOverLimit(f"{field}.{name}: more than {max_name_parts} names")
         if not any(ch.isalpha() for ch in value):
             raise InvalidCriteria(f"{field}.{name}: has no letters")
     dob: dt.date | None = None
@@ -197,7 +206,7 @@ def _unique_digests(
         raise InvalidCriteria("criteria: empty; give a person, document, vehicle or phone")
     unique = {digest: key_type for key_type, digest in raw}
     if len(unique) > limits.max_keys:
-        raise InvalidCriteria(
+        raise CriteriaOverLimit(
             f"criteria: yield {len(unique)} blind keys, at most {limits.max_keys} per search; "
             "give fewer name parts or fewer identifiers at once"
         )

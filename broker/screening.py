@@ -98,10 +98,24 @@ class _Refused:
     screened first."""
 
     problem: str
+    over_limit: bool = False
 
 
 class ScreeningRejected(ValueError):
     """The stream cannot be screened; the message names the field."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class ScreeningOverLimit(ScreeningRejected):
+    """The stream went past a configured size limit (subjects per screening or per message).
+
+    RESOURCE_EXHAUSTED, like gRPC's own answer to an oversized message, so every limit of
+    the broker answers with one code; without `retry-after`, since waiting will not help:
+    the message says to split the list.
+    """
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +289,7 @@ class _Screening:
         self.counts = _Counts()
         self.batches_done = 0
         self.problem: str | None = None
+        self.problem_code = grpc.StatusCode.INVALID_ARGUMENT
 
     # ---------------------------------------------------------------- reading and batching
 
@@ -294,7 +309,8 @@ class _Screening:
                     await inbox.put(
                         _Refused(
                             f"subjects: at most {MAX_SUBJECTS_PER_MESSAGE} per message, "
-                            f"got {len(subjects)}"
+                            f"got {len(subjects)}",
+                            over_limit=True,
                         )
                     )
                     break
@@ -363,6 +379,7 @@ class _Screening:
                     self.take(item, batch)
                 except ScreeningRejected as exc:
                     self.problem = str(exc)
+                    self.problem_code = exc.code
                     if batch.subjects:
                         yield batch
                     return
@@ -392,11 +409,11 @@ class _Screening:
     def take(self, item: object, batch: _Batch) -> None:
         """Check the stream's limit, key the subject into the batch and count it."""
         if self.counts.subjects >= self.limits.max_subjects:
-            raise ScreeningRejected(
+            raise ScreeningOverLimit(
                 f"subjects: at most {self.limits.max_subjects} per screening; split the list"
             )
         if isinstance(item, _Refused):
-            raise ScreeningRejected(item.problem)
+            raise (ScreeningOverLimit if item.over_limit else ScreeningRejected)(item.problem)
         assert isinstance(item, broker_pb2.ScreenRequest | broker_pb2.ScreenSubject)
         self.subject(item, batch)
         self.counts.subjects += 1
@@ -568,9 +585,9 @@ async def screen(
 ) -> AsyncIterator[broker_pb2.ScreenEvent]:
     """The Screen RPC: one result per subject in input order, then the summary.
 
-    INVALID_ARGUMENT (field named) for a missing or bad header, a bad batch-size metadata,
-    a second header or too many subjects; the results of batches before a problem in the
-    middle of the stream are sent first.
+    INVALID_ARGUMENT (field named) for a missing or bad header, a bad batch-size metadata or
+    a second header; RESOURCE_EXHAUSTED for more subjects than the limits allow. The
+    results of batches before a problem in the middle of the stream are sent first.
     """
     started = time.monotonic()
     limits = limits or ScreeningLimits()
@@ -614,7 +631,7 @@ async def screen(
             task.cancel()
         await asyncio.gather(producer, *pending, return_exceptions=True)
     if screening.problem is not None:
-        metrics.refused.labels("invalid_argument").inc()
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, screening.problem)
+        metrics.refused.labels(screening.problem_code.name.lower()).inc()
+        await context.abort(screening.problem_code, screening.problem)
         return
     yield screening.summary(time.monotonic() - started)

@@ -20,7 +20,13 @@ import grpc
 from broker.audit import AuditRecord
 from broker.audit_trail import AuditTrail
 from broker.auth import current_identity
-from broker.criteria import DEFAULT_LIMITS, CriteriaLimits, InvalidCriteria, search_keys
+from broker.criteria import (
+    DEFAULT_LIMITS,
+    CriteriaLimits,
+    CriteriaOverLimit,
+    InvalidCriteria,
+    search_keys,
+)
 from broker.index import (
     IndexedKey,
     IndexedReference,
@@ -293,7 +299,12 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
             countries = self._countries(list(request.countries))
             keys = search_keys(request.criteria, self._scheme, self._criteria_limits)
         except (SearchRejected, InvalidCriteria) as exc:
-            self._metrics.refused.labels("invalid_argument").inc()
+            code = (
+                grpc.StatusCode.RESOURCE_EXHAUSTED
+                if isinstance(exc, CriteriaOverLimit)
+                else grpc.StatusCode.INVALID_ARGUMENT
+            )
+            self._metrics.refused.labels(code.name.lower()).inc()
             self._audit_search(
                 request,
                 "refused",
@@ -304,7 +315,7 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
                 ],
                 detail=str(exc).split(":")[0],
             )
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            await context.abort(code, str(exc))
             return
         search_id = uuid.uuid4().hex
         remaining = context.time_remaining()

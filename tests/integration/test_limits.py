@@ -153,7 +153,7 @@ async def test_an_oversized_message_is_resource_exhausted(pair: Federation) -> N
 async def test_too_many_blind_keys_are_refused_before_the_fan_out(pair: Federation) -> None:
     fed = await with_limits(pair, LimitsSettings(max_keys_per_search=20))
     error = await search_error(fed, person("Jovan", "Petrovic", "1985-03-14"))
-    assert error is not None and error.code() == Code.INVALID_ARGUMENT
+    assert error is not None and error.code() == Code.RESOURCE_EXHAUSTED
     assert error.details() == (
         "criteria: yield 61 blind keys, at most 20 per search; "
         "give fewer name parts or fewer identifiers at once"
@@ -175,14 +175,14 @@ async def test_the_default_key_limit_is_what_a_node_accepts(pair: Federation) ->
     count = len(search_keys(MANY_NAMES, KeyScheme(KEY_SECRET), unlimited).keys)
     assert count > MAX_KEYS_PER_MATCH == 512
     error = await search_error(pair, MANY_NAMES)
-    assert error is not None and error.code() == Code.INVALID_ARGUMENT
+    assert error is not None and error.code() == Code.RESOURCE_EXHAUSTED
     assert f"yield {count} blind keys, at most 512 per search" in (error.details() or "")
 
 
 async def test_name_parts_are_limited(pair: Federation) -> None:
     fed = await with_limits(pair, LimitsSettings(max_name_parts=2))
     error = await search_error(fed, person("Ana Maria Ioana", "Popescu"))
-    assert error is not None and error.code() == Code.INVALID_ARGUMENT
+    assert error is not None and error.code() == Code.RESOURCE_EXHAUSTED
     assert error.details() == "criteria.person.given_names: more than 2 names"
     assert await search_error(fed, person("Ana Maria", "Popescu")) is None
 
@@ -196,7 +196,7 @@ async def test_subjects_per_screening_are_limited(pair: Federation) -> None:
     assert events[-1].summary.subjects == 3
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await screen(fed, [person("Jovan", "Petrovic")] * 4)
-    assert caught.value.code() == Code.INVALID_ARGUMENT
+    assert caught.value.code() == Code.RESOURCE_EXHAUSTED
     assert "subjects: at most 3 per screening" in (caught.value.details() or "")
 
 

@@ -476,7 +476,7 @@ async def test_a_message_of_too_many_subjects_is_refused_after_the_results_befor
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         async for event in federation.stub.Screen(then_hold(messages), timeout=10):
             seen.append(event.subject.subject_id)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert f"at most {MAX_SUBJECTS_PER_MESSAGE} per message" in (caught.value.details() or "")
     assert seen == ["a", "b"]
 
