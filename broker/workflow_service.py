@@ -190,24 +190,45 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         self._audit = audit
 
     async def _audit_event(
-        self, action: str, outcome: str, request: DetailsRequest | None = None, detail: str = ""
+        self,
+        action: str,
+        outcome: str,
+        request: DetailsRequest | None = None,
+        detail: str = "",
+        *,
+        durable: bool = True,
     ) -> None:
         who = current_identity.get()
-        await self._audit.record_durably(
-            AuditRecord(
-                at=dt.datetime.now(dt.UTC),
-                actor=who.officer,
-                actor_country=who.country,
-                action=action,
-                outcome=outcome,
-                purpose=request.purpose if request else "",
-                legal_basis=request.legal_basis if request else "",
-                countries=(request.country,) if request else (),
-                request_id=request.request_id if request else "",
-                reference=request.reference if request else "",
-                detail=detail[:200],
-            )
+        record = AuditRecord(
+            at=dt.datetime.now(dt.UTC),
+            actor=who.officer,
+            actor_country=who.country,
+            action=action,
+            outcome=outcome,
+            purpose=request.purpose if request else "",
+            legal_basis=request.legal_basis if request else "",
+            countries=(request.country,) if request else (),
+            request_id=request.request_id if request else "",
+            reference=request.reference if request else "",
+            detail=detail[:200],
         )
+        if durable:
+            await self._audit.record_durably(record)
+        else:
+            self._audit.record(record)  # queued, and retried until the log takes it
+
+    async def _log_step(self, record: AuditRecord) -> None:
+        """Log a step the store holds; if the audit log is down, the caller hears
+        UNAVAILABLE, and the event is written from the stored step later (the retry, the
+        reveal or the next start: `broker.workflow.audit_events`)."""
+        try:
+            await self._audit.record_once(record)
+        except ReferenceIndexError as exc:
+            log.error("audit log down after a stored %s: %s", record.action, exc)
+            raise Refused(
+                grpc.StatusCode.UNAVAILABLE,
+                f"audit log: {exc.message}; the {record.action} is stored, ask again to confirm it",
+            ) from None
 
     async def _refuse(
         self,
@@ -216,7 +237,10 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         refused: Refused,
         request: DetailsRequest | None = None,
     ) -> None:
-        await self._audit_event("refused", action, request, str(refused))
+        try:
+            await self._audit_event("refused", action, request, str(refused))
+        except ReferenceIndexError:  # the log is down: the refusal changed nothing; queue it
+            await self._audit_event("refused", action, request, str(refused), durable=False)
         await context.abort(refused.code, str(refused))
 
     async def _stored(self, call: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -286,7 +310,10 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         except Refused as refused:
             await self._refuse(context, "request", refused)
             raise AssertionError from None  # abort raised
-        await self._audit.record_once(audit_events.request_record(stored))
+        try:
+            await self._log_step(audit_events.request_record(stored))
+        except Refused as refused:
+            await self._refuse(context, "request", refused, stored)
         return to_message(stored, now)
 
     async def ListRequests(
@@ -337,7 +364,8 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         try:
             current = await self._load(request.request_id, who)
             if _repeats(request, current, who):  # a retry after a lost answer (a restart)
-                await audit_events.settle(current, self._audit)
+                for owed in audit_events.owed_records(current):
+                    await self._log_step(owed)
                 return to_message(current, now)
             decided = _step(lambda: self._decision(request, current, who, now))
             # Shielded: a caller who gives up must not leave a stored decision unlogged.
@@ -349,7 +377,7 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
 
     async def _save_logged(self, decided: DetailsRequest, expected: str) -> DetailsRequest:
         saved = await self._save(decided, expected)
-        await self._audit.record_once(audit_events.decision_record(saved))
+        await self._log_step(audit_events.decision_record(saved))
         return saved
 
     @staticmethod
@@ -400,7 +428,10 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
         except Refused as refused:
             await self._refuse(context, "withdraw", refused, current)
             raise AssertionError from None
-        await self._audit.record_once(audit_events.withdraw_record(saved))
+        try:
+            await self._log_step(audit_events.withdraw_record(saved))
+        except Refused as refused:
+            await self._refuse(context, "withdraw", refused, saved)
         return to_message(saved, now)
 
     @staticmethod
@@ -419,13 +450,18 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
             current = await self._load(request.request_id, who)
             self._check_requester(who, current)
             revealed = await self._revealed(current, who)
-            await audit_events.settle(current, self._audit)  # its approval is logged first
+            for owed in audit_events.owed_records(current):  # its approval is logged first
+                await self._log_step(owed)
             released = await self._release(current)
             saved = await self._save(revealed, current.version)
         except Refused as refused:
             await self._refuse(context, "reveal", refused, current)
             raise AssertionError from None
-        await self._audit.record_once(audit_events.reveal_record(saved))
+        try:
+            await self._audit.record_once(audit_events.reveal_record(saved))
+        except ReferenceIndexError as exc:  # released already: answer, and queue its event
+            log.error("audit log down after a reveal: %s; the event is queued", exc)
+            self._audit.record(audit_events.reveal_record(saved))
         return requests_pb2.RevealResponse(
             request_id=current.request_id,
             country=current.country,
