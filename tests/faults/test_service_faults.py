@@ -792,3 +792,34 @@ async def test_opensearch_stopped_then_restarted(
     finally:
         await fed.close()
         await asyncio.to_thread(drop_index, index)
+
+
+async def test_request_service_while_its_stores_are_unreachable(
+    own_opensearch: OwnOpenSearch, tmp_path: Path
+) -> None:
+    """The request store and audit log on OpenSearch, the link to it refused (a proxy: the
+    node itself is restarted by the test above): officers and approvers get UNAVAILABLE
+    with a reason, not UNKNOWN; once it is back, the approval is taken and logged once."""
+    proxy = await start_proxy(f"127.0.0.1:{OWN_PORT}")
+    index = opensearch_index(f"http://{proxy.address}")
+    fed = await start_secure_federation(tmp_path, index, countries=("RS",))
+    try:
+        pending = await fed.request_details(await fed.hit_reference())
+        await proxy.refuse()
+        for call in (fed.approve(pending.request_id), fed.request_details("RS-P-000001")):
+            error = await rpc_error(call)
+            assert error.code() == grpc.StatusCode.UNAVAILABLE, error
+            assert "request store" in (error.details() or ""), error.details()
+        await proxy.listen()
+        approved = await approve_retrying(fed, pending.request_id)
+        assert approved.state == requests_pb2.REQUEST_STATE_APPROVED
+        actions = decision_events(
+            replace(fed, index=replace(index, opensearch_url=own_opensearch.url)),
+            pending.request_id,
+        )
+        assert actions.count("decision") == 1, actions
+        await verify_audit(fed)
+    finally:
+        await fed.close()
+        await proxy.close()
+        await asyncio.to_thread(drop_index, replace(index, opensearch_url=own_opensearch.url))
