@@ -47,9 +47,11 @@ bench: $(STAMP)
 
 ## soak: set up, then soak the demo federation (its ports, data in var/soak) under mixed load
 ## with node restarts, and check errors, memory, audit and requests (docs/soak.md), e.g.
-## make soak ARGS="--minutes 10"; then the fuzz run (10,000 examples) once benchmarks/fuzz.py exists
+## make soak ARGS="--minutes 10"; then the fuzz run (10,000 examples) once benchmarks/fuzz.py
+## exists, even when the soak failed; the target fails if either does
 .PHONY: soak
 soak: $(STAMP)
-	$(BIN)/python -m benchmarks.soak $(ARGS)
-	@if test -f benchmarks/fuzz.py; then $(BIN)/python -m benchmarks.fuzz --examples 10000; \
-	else echo "benchmarks/fuzz.py is not there yet: no fuzz run"; fi
+	@status=0; $(BIN)/python -m benchmarks.soak $(ARGS) || status=1; \
+	if test -f benchmarks/fuzz.py; then $(BIN)/python -m benchmarks.fuzz --examples 10000 \
+		|| status=1; else echo "benchmarks/fuzz.py is not there yet: no fuzz run"; fi; \
+	exit $$status
