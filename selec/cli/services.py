@@ -44,7 +44,8 @@ def add_service_arguments(parser: argparse.ArgumentParser, default_config: Path 
         "--metrics-listen", metavar="HOST:PORT", help="Prometheus endpoint (overrides the file)"
     )
     parser.add_argument(
-        "--insecure", action="store_true",
+        "--insecure",
+        action="store_true",
         help="development only: plaintext, no TLS and no tokens, whatever the file says",
     )
 
@@ -59,8 +60,9 @@ def run_broker(options: argparse.Namespace) -> int:
         options.config, options.listen, config_environ(options.data_dir)
     )
     if options.insecure:
-        settings = replace(settings, security=replace(settings.security, tls=None,
-                                                      token_public_key=None))
+        settings = replace(
+            settings, security=replace(settings.security, tls=None, token_public_key=None)
+        )
     if settings.workers > 1 and options.exit_with_parent is None:
         return supervise_workers(settings.workers, options)
     if settings.workers > 1 and settings.metrics_listen is not None:
@@ -158,7 +160,10 @@ def run_publish(options: argparse.Namespace) -> int:
     keyer = make_keyer(settings)
     try:
         reply = publish(
-            open_store(settings), settings.country, keyer.scheme.version, broker,
+            open_store(settings),
+            settings.country,
+            keyer.scheme.version,
+            broker,
             access=broker_access(settings),
         )
     except grpc.RpcError as exc:
