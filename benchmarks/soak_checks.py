@@ -388,8 +388,11 @@ def publish_counts(metrics_address: str | None) -> Counter[str]:
     counts: Counter[str] = Counter()
     if metrics_address is None:
         return counts
-    with urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10) as reply:
-        text = reply.read().decode()
+    try:
+        with urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+    except OSError:  # the broker is gone: the checks say so
+        return counts
     for family in text_string_to_metric_families(text):
         if family.name == "selec_index_publishes":
             for sample in family.samples:
