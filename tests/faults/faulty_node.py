@@ -6,7 +6,9 @@ issue, and a proxy cannot rewrite an HTTP/2 stream. So this servicer puts a real
 `ConnectorServicer` (real store, real keys) behind the same gRPC methods and applies one
 `Fault` to its Match and MatchBatch answers. Answers are serialized here (the handlers
 return bytes), so a fault may send bytes that are no MatchResponse at all, and the server
-has no send limit, so an answer may exceed what the broker accepts.
+has no send limit, so an answer may exceed what the broker accepts. Release is passed to
+the real node untouched (with the settings' grant key and TLS, as `start_node` serves it),
+so step two of a spoiled search meets the node's own answer.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from connectors.config import ConnectorSettings
 from connectors.metrics import NodeMetrics
-from connectors.node import SERVICE_NAME, make_keyer, open_store
+from connectors.node import SERVICE_NAME, make_keyer, make_releaser, open_store
 from connectors.service import ConnectorServicer
 from selec.v1 import common_pb2, connector_pb2
 
@@ -42,6 +44,7 @@ class Fault(enum.Enum):
     FOREIGN_REFERENCES = "hits whose references are another country's"
     UNREADABLE_REFERENCES = "hits whose references are no reference at all"
     NEVER_ISSUED = "hits with well-formed references the node never issued"
+    EXTRA_NEVER_ISSUED = "the real hits plus one well-formed reference the node never issued"
     UNASKED_KEY_TYPES = "hits claiming key types the search did not send"
 
 
@@ -63,6 +66,7 @@ class FaultyConnector:
             "Match": (connector_pb2.MatchRequest, self._match),
             "MatchBatch": (connector_pb2.MatchBatchRequest, self._match_batch),
             "Describe": (connector_pb2.DescribeRequest, self._describe),
+            "Release": (connector_pb2.ReleaseRequest, self._release),
         }
         return grpc.method_handlers_generic_handler(
             SERVICE_NAME,
@@ -100,6 +104,12 @@ class FaultyConnector:
     ) -> bytes:
         return (await self.real.Describe(request, context)).SerializeToString()
 
+    async def _release(
+        self, request: connector_pb2.ReleaseRequest, context: grpc.aio.ServicerContext
+    ) -> bytes:
+        self.calls["Release"] = self.calls.get("Release", 0) + 1  # never flapped
+        return (await self.real.Release(request, context)).SerializeToString()
+
     def _spoil(self, response, hits: list[common_pb2.Hit]) -> bytes:
         """The answer's bytes with the fault applied."""
         fault = self.fault
@@ -115,6 +125,16 @@ class FaultyConnector:
         elif fault is Fault.NEVER_ISSUED:
             for hit in hits:
                 hit.reference = never_issued_reference(self.country)
+        elif fault is Fault.EXTRA_NEVER_ISSUED and hits:
+            # beside the first real hit: in a screening, in the same subject's result
+            beside = (
+                response.hits
+                if isinstance(response, connector_pb2.MatchResponse)
+                else next(result.hits for result in response.results if result.hits)
+            )
+            invented = beside.add()
+            invented.CopyFrom(hits[0])
+            invented.reference = never_issued_reference(self.country)
         elif fault is Fault.UNASKED_KEY_TYPES:
             for hit in hits:
                 hit.matched_key_types.append("made_up_key_type")
@@ -157,15 +177,25 @@ async def start_faulty_node(
     """Serve a real connector over settings' database, spoiled by fault.
 
     No message size limit on sending: the broker's receive limit is what is under test.
+    With the settings' TLS files the node serves mTLS (the broker's certificate required),
+    and with their grant key it releases records, as a real node does.
     """
     keyer = make_keyer(settings)
     store = open_store(settings)
     real = ConnectorServicer(
-        settings.country, keyer.scheme.version, store, NodeMetrics(CollectorRegistry(), store)
+        settings.country,
+        keyer.scheme.version,
+        store,
+        NodeMetrics(CollectorRegistry(), store),
+        releaser=make_releaser(settings),
     )
     connector = FaultyConnector(real, fault)
     server = grpc.aio.server(options=[("grpc.max_send_message_length", -1)])
     server.add_generic_rpc_handlers((connector.handler(),))
-    port = server.add_insecure_port(listen)
+    if settings.tls is None:
+        port = server.add_insecure_port(listen)
+    else:
+        credentials = settings.tls.server_credentials(require_client_auth=True)
+        port = server.add_secure_port(listen, credentials)
     await server.start()
     return FaultyNode(server, port, connector)
