@@ -77,6 +77,13 @@ class BrokerMetrics:
             ["country"],
             registry=registry,
         )
+        self.unpublished_hits = Counter(
+            "selec_country_hits_not_in_publication",
+            "Live hits whose reference the country's publication does not hold for the "
+            "search's keys: recorded since it, or never issued by the node.",
+            ["country"],
+            registry=registry,
+        )
         self.index_lookup_seconds = Histogram(
             "selec_index_lookup_duration_seconds",
             "Reference-index look-ups of one search's keys.",

@@ -38,7 +38,9 @@ from broker.indexing import IndexView, PublicationFeed
 from broker.merge import correlate, indexed_outcome
 from broker.metrics import BrokerMetrics
 from broker.nodes import (
+    HIT,
     INDEXED_NO_HIT,
+    MAX_DETAIL,
     NO_HIT,
     TIMEOUT,
     UNAVAILABLE,
@@ -61,6 +63,9 @@ _CATEGORY_NAMES = {number: name for name, number in CATEGORIES.items()}
 INDEX_LATE = "reference index did not answer in time"
 INDEX_DOWN = "reference index unavailable"
 NOT_PUBLISHED = "not published to the reference index"
+# Longest a live HIT waits for the index answer to be cross-checked against (usually a
+# few ms, and it started with the fan-out); past it the HIT goes out unchecked.
+REFERENCE_CHECK_WAIT_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +261,57 @@ class BrokerServicer(broker_pb2_grpc.BrokerServiceServicer):
         outcome = await self._clients[country].ask(search.request, search.started, search.cap)
         if outcome.status in (UNAVAILABLE, TIMEOUT):
             return await self._from_index(country, outcome.detail, search, outcome)
+        if outcome.status == HIT and search.index_answer is not None:
+            await self._check_published(outcome, search)
         return outcome
+
+    async def _check_published(self, outcome: CountryOutcome, search: _Search) -> None:
+        """Note on a live HIT how many of its hits the country's publication lacks.
+
+        The broker cannot prove a node never issued a reference, but a hit that the
+        country's last publication does not hold for these keys is either recorded since
+        (legitimate: the status stays HIT) or not issued by the node (a buggy node, a
+        stale database after a replace-import): the officer is told the count, and step
+        two settles it, where the node refuses a reference it does not hold. Waits for the
+        index answer at most REFERENCE_CHECK_WAIT_SECONDS and never past the caller's
+        budget; an index that is late, down, or without a publication of the country
+        leaves the HIT as it is. Counts only in the detail, the log and the metric: no
+        reference, no criteria.
+        """
+        assert search.index_answer is not None
+        left = search.left()
+        wait = (
+            REFERENCE_CHECK_WAIT_SECONDS
+            if left is None
+            else min(left, REFERENCE_CHECK_WAIT_SECONDS)
+        )
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(search.index_answer), wait)
+        except TimeoutError:
+            return
+        publication = answer.published.get(outcome.country)
+        if publication is None or answer.problem:
+            return
+        held = {match.reference for match in answer.matches.get(outcome.country, ())}
+        missing = sum(1 for hit in outcome.hits if hit.reference not in held)
+        if not missing:
+            return
+        as_of = publication.as_of.isoformat(timespec="seconds")
+        verb = "is" if missing == 1 else "are"
+        note = (
+            f"{missing} of {len(outcome.hits)} hits {verb} not in its publication of {as_of} "
+            "(recorded since, or not issued by it)"
+        )
+        outcome.detail = f"{outcome.detail}; {note}"[:MAX_DETAIL] if outcome.detail else note
+        self._metrics.unpublished_hits.labels(outcome.country).inc(missing)
+        log.warning(
+            "hits not in publication search_id=%s country=%s missing=%d hits=%d as_of=%s",
+            search.request.search_id,
+            outcome.country,
+            missing,
+            len(outcome.hits),
+            as_of,
+        )
 
     async def _from_index(
         self, country: str, reason: str, search: _Search, live: CountryOutcome | None
