@@ -523,4 +523,14 @@ class RequestServicer(requests_pb2_grpc.RequestServiceServicer):
                     grpc.StatusCode.UNAVAILABLE,
                     "the owning node cannot be reached; try again later",
                 ) from None
+            if code == grpc.StatusCode.NOT_FOUND:
+                # The node holds no record under the reference: never issued (a node that
+                # answered a search with a reference it did not issue) or gone since (a
+                # replace-import). Nothing was released; the request stays APPROVED until
+                # it expires, and a retry gets the same answer: search again instead.
+                raise Refused(
+                    code,
+                    "the owning state holds no such record (never issued, or removed since "
+                    "the search); nothing was released",
+                ) from None
             raise Refused(code, f"the owning node refused: {exc.details()}") from None
