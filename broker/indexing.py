@@ -14,7 +14,13 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from broker.index import IndexedReference, IndexMatch, Publication, ReferenceIndex
+from broker.index import (
+    IndexedReference,
+    IndexMatch,
+    Publication,
+    ReferenceIndex,
+    ReferenceIndexError,
+)
 from broker.metrics import BrokerMetrics
 
 PUBLICATIONS_TTL_SECONDS = 5.0
@@ -41,7 +47,9 @@ class IndexView:
         self._metrics = metrics
         self.lookup_timeout_seconds = lookup_timeout_seconds
         self._ttl = publications_ttl
-        self._publications: dict[str, Publication] = {}
+        # None until a read succeeds: an empty dict would say "nobody published".
+        self._publications: dict[str, Publication] | None = None
+        self._failure: ReferenceIndexError | None = None
         self._read_at = float("-inf")
         self._refresh: asyncio.Task[dict[str, Publication]] | None = None
         # Publications are long writes: their own threads, so they never starve the
@@ -70,7 +78,11 @@ class IndexView:
         Raises ReferenceIndexError when the index cannot be read and nothing is cached.
         """
         if time.monotonic() - self._read_at < self._ttl:
-            return self._publications
+            if self._publications is not None:
+                return self._publications
+            if self._failure is not None:
+                # The last read failed and none ever succeeded: still unreadable, not "empty".
+                raise type(self._failure)(self._failure.message, self._failure.status)
         if self._refresh is None or self._refresh.done():
             self._refresh = asyncio.create_task(self._read_publications())
             # Its failure is each waiter's to handle; none may be left waiting to see it.
@@ -81,10 +93,14 @@ class IndexView:
 
     async def _read_publications(self) -> dict[str, Publication]:
         try:
-            self._publications = await asyncio.to_thread(self.index.publications)
+            publications = await asyncio.to_thread(self.index.publications)
+        except ReferenceIndexError as exc:
+            self._failure = exc  # until the TTL is up, callers hear this, not "empty"
+            raise
         finally:
             self._read_at = time.monotonic()  # failed too: do not hammer an index that is down
-        return self._publications
+        self._publications, self._failure = publications, None
+        return publications
 
     def forget_publications(self) -> None:
         """Drop the cache (after a publish through this broker)."""

@@ -81,6 +81,7 @@ SLOW_REQUEST_SECONDS = 600.0
 """Timeout of the calls that work on a whole generation (bulk, flush, force-merge)."""
 
 _UNAVAILABLE_HTTP = frozenset({429, 502, 503, 504})
+_UNAVAILABLE_TYPES = frozenset({"index_closed_exception"})
 _PRECONDITION_HTTP = frozenset({401, 403, 404, 409})
 _ERROR_TYPE = re.compile(r"[a-z_]{1,80}")
 _DRIVER_ERRORS = (OpenSearchException, ImproperlyConfigured)
@@ -109,7 +110,7 @@ def _refused(status: object, kind: object, operation: str) -> ReferenceIndexErro
     """The error for an HTTP status and OpenSearch error type (anything else is dropped)."""
     kind = kind if isinstance(kind, str) and _ERROR_TYPE.fullmatch(kind) else "error"
     detail = kind if status is None else f"HTTP {status} {kind}"
-    if status in _UNAVAILABLE_HTTP:
+    if status in _UNAVAILABLE_HTTP or kind in _UNAVAILABLE_TYPES:
         return IndexUnavailable(f"OpenSearch cannot serve {operation} now ({detail})")
     message = f"OpenSearch refused {operation} ({detail})"
     if status in _PRECONDITION_HTTP:
@@ -451,7 +452,8 @@ class OpenSearchReferenceIndex:
             self._client.search,
             index=self.alias,
             body=queries.lookup_body(wanted, among, self.max_matches),
-            ignore_unavailable=True,
+            # Not ignore_unavailable: a served generation that is closed or missing would
+            # be skipped without a shard failure, and its country read as holding no hit.
             allow_partial_search_results=False,
             max_concurrent_shard_requests=MAX_CONCURRENT_SHARD_REQUESTS,
         )
