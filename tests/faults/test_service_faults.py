@@ -1,12 +1,13 @@
 """Faults of the broker's own dependencies and of the broker itself, on real servers.
 
-The reference index's OpenSearch is a real node of our own (port `OWN_PORT`, never the
-shared one), stopped and started again for real; "slow" is the one fault a real node
-cannot produce on demand, so a TCP proxy (`tests.faults.proxy`) delays its answers. The
-broker is restarted as a real server on the same port over the same stores: stopped with
-grace 0 while a search, a publication or a decision is in flight, and once as a separate
-process killed with SIGKILL while its audit append waits, which is the crash between the
-request store and the audit log that no orderly stop can produce.
+The reference index's OpenSearch is a real node of our own (on a port of `OWN_PORTS` held
+for the module alone, never the shared node), stopped and started again for real; "slow"
+is the one fault a real node cannot produce on demand, so a TCP proxy
+(`tests.faults.proxy`) delays its answers. The broker is restarted as a real server on the
+same port over the same stores: stopped with grace 0 while a search, a publication or a
+decision is in flight, and once as a separate process killed with SIGKILL while its audit
+append waits, which is the crash between the request store and the audit log that no
+orderly stop can produce.
 
 Each test asserts what the officer sees (statuses, codes, details), that the caller's
 deadline is kept, and that nothing is lost or doubled afterwards: references in the
@@ -18,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import os
 import pickle
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -62,7 +65,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "opensearch"
-OWN_PORT = 9210
+OWN_PORTS = range(9210, 9220)
 OWN_HEAP = "384m"
 JOVAN = person("Jovan", "Petrovic", "1985-03-14")
 PERSONS = 30
@@ -82,15 +85,45 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 # ---------------------------------------------------------------------- our own OpenSearch
 
 
-class OwnOpenSearch:
-    """A real OpenSearch node on `OWN_PORT` that these tests may stop and start."""
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
-    def __init__(self, data: Path) -> None:
+
+@contextlib.contextmanager
+def exclusive_port() -> Iterator[int]:
+    """A port of `OWN_PORTS` that nothing listens on, locked for as long as the node runs.
+
+    The lock (a file lock, released even if this process is killed) keeps another test run
+    on this machine off the port, including while our node is stopped on purpose: that run
+    would otherwise start its own node there, and our restart would find it answering and
+    use it, an empty cluster where nothing was ever published.
+    """
+    for port in OWN_PORTS:
+        # Closing the file releases the lock.
+        with open(Path(tempfile.gettempdir()) / f"selec-faults-os-{port}.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another run holds it
+            if _listening(port):
+                continue  # a node someone started by hand
+            yield port
+            return
+    pytest.fail(f"every port of {OWN_PORTS} is taken by another run or another node")
+
+
+class OwnOpenSearch:
+    """A real OpenSearch node on a port of our own that these tests may stop and start."""
+
+    def __init__(self, data: Path, port: int) -> None:
         self.data = data
-        self.url = f"http://127.0.0.1:{OWN_PORT}"
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
 
     def _run(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        options = ["--port", str(OWN_PORT)]
+        options = ["--port", str(self.port)]
         if command == "start":
             options += ["--data", str(self.data)]
         return subprocess.run(
@@ -113,6 +146,24 @@ class OwnOpenSearch:
         done = self._run("start", 600)
         if done.returncode != 0:
             pytest.fail(f"could not start OpenSearch:\n{done.stdout}\n{done.stderr}")
+        self._check_ours()
+
+    def _check_ours(self) -> None:
+        """Fail unless the node answering runs on our data directory.
+
+        The script reuses any node that already answers on the port; one of another run's
+        would serve these tests a cluster without their publications.
+        """
+        client = OpenSearch([self.url], timeout=30)
+        try:
+            nodes = client.nodes.info(node_id="_local", metric="settings")["nodes"]
+        finally:
+            client.close()
+        (node,) = nodes.values()
+        data = node["settings"]["path"]["data"]
+        paths = [data] if isinstance(data, str) else data
+        if [Path(path).resolve() for path in paths] != [self.data.resolve()]:
+            pytest.fail(f"the node on {self.url} is not ours: its data is in {paths}")
 
     def stop(self) -> None:
         """Stop the node (SIGTERM, as an operator or an orchestrator would)."""
@@ -126,13 +177,14 @@ def own_opensearch() -> Iterator[OwnOpenSearch]:
     # Not under pytest's private temporary root: as root, the script runs the node as an
     # unprivileged user, who must reach the data directory.
     data = Path(tempfile.mkdtemp(prefix="selec-faults-opensearch-"))
-    node = OwnOpenSearch(data)
-    try:
-        node.start()
-        yield node
-    finally:
-        node.stop()
-        shutil.rmtree(data, ignore_errors=True)
+    with exclusive_port() as port:
+        node = OwnOpenSearch(data, port)
+        try:
+            node.start()
+            yield node
+        finally:
+            node.stop()
+            shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -680,7 +732,7 @@ async def test_broker_stopped_right_after_a_decision_is_sent(
 async def test_opensearch_slow(own_opensearch: OwnOpenSearch, nodes_dir: Path) -> None:
     """Answers held 4 s: the search keeps the caller's deadline, live countries answer,
     the index-only country is flagged as not answered in time (never NO_HIT)."""
-    proxy = await start_proxy(f"127.0.0.1:{OWN_PORT}")
+    proxy = await start_proxy(f"127.0.0.1:{own_opensearch.port}")
     index = opensearch_index(f"http://{proxy.address}", lookup_timeout_seconds=1.0)
     fed = await start_federation(
         nodes_dir,
@@ -800,7 +852,7 @@ async def test_request_service_while_its_stores_are_unreachable(
     """The request store and audit log on OpenSearch, the link to it refused (a proxy: the
     node itself is restarted by the test above): officers and approvers get UNAVAILABLE
     with a reason, not UNKNOWN; once it is back, the approval is taken and logged once."""
-    proxy = await start_proxy(f"127.0.0.1:{OWN_PORT}")
+    proxy = await start_proxy(f"127.0.0.1:{own_opensearch.port}")
     index = opensearch_index(f"http://{proxy.address}")
     fed = await start_secure_federation(tmp_path, index, countries=("RS",))
     try:
