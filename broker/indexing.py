@@ -75,14 +75,15 @@ class IndexView:
     async def publications(self) -> dict[str, Publication]:
         """Each published country's publication; at most a few seconds old.
 
-        Raises ReferenceIndexError when the index cannot be read and nothing is cached.
+        Raises ReferenceIndexError when the last read failed, until the next one: what
+        was read before the failure may no longer hold (the cluster may come back empty,
+        or another), and a lookup against it would call a country published that is not.
         """
         if time.monotonic() - self._read_at < self._ttl:
+            if self._failure is not None:  # still unreadable, neither "empty" nor as before
+                raise type(self._failure)(self._failure.message, self._failure.status)
             if self._publications is not None:
                 return self._publications
-            if self._failure is not None:
-                # The last read failed and none ever succeeded: still unreadable, not "empty".
-                raise type(self._failure)(self._failure.message, self._failure.status)
         if self._refresh is None or self._refresh.done():
             self._refresh = asyncio.create_task(self._read_publications())
             # Its failure is each waiter's to handle; none may be left waiting to see it.
@@ -95,7 +96,8 @@ class IndexView:
         try:
             publications = await asyncio.to_thread(self.index.publications)
         except ReferenceIndexError as exc:
-            self._failure = exc  # until the TTL is up, callers hear this, not "empty"
+            # Until the TTL is up, callers hear this: not "empty", not the stale read.
+            self._publications, self._failure = None, exc
             raise
         finally:
             self._read_at = time.monotonic()  # failed too: do not hammer an index that is down

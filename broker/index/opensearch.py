@@ -447,16 +447,21 @@ class OpenSearchReferenceIndex:
         among = lookup_countries(countries)
         if not wanted or among == []:
             return []
-        answer = self._call(
-            "lookup",
-            self._client.search,
-            index=self.alias,
-            body=queries.lookup_body(wanted, among, self.max_matches),
-            # Not ignore_unavailable: a served generation that is closed or missing would
-            # be skipped without a shard failure, and its country read as holding no hit.
-            allow_partial_search_results=False,
-            max_concurrent_shard_requests=MAX_CONCURRENT_SHARD_REQUESTS,
-        )
+        try:
+            answer = self._client.search(
+                index=self.alias,
+                body=queries.lookup_body(wanted, among, self.max_matches),
+                # Not ignore_unavailable: a served generation that is closed would be
+                # skipped without a shard failure, and its country read as holding no hit.
+                allow_partial_search_results=False,
+                max_concurrent_shard_requests=MAX_CONCURRENT_SHARD_REQUESTS,
+            )
+        except NotFoundError as exc:
+            if exc.error != "index_not_found_exception":
+                _raise_translated(exc, "lookup")
+            return []  # no alias: nothing is published (a served generation is never missing)
+        except _DRIVER_ERRORS as exc:
+            _raise_translated(exc, "lookup")
         shards = answer.get("_shards") or {}
         if answer.get("timed_out") or shards.get("failed"):
             raise IndexUnavailable("OpenSearch answered the lookup from only some shards")

@@ -2,8 +2,9 @@
 
 Index-only countries are answered from the index alone, so an unreadable index read as
 empty would turn a country that holds a hit into one that published nothing (or, worse,
-one that holds no hit). Both cases here are produced for real: a served generation closed
-on a real OpenSearch node, and a driver pointed at a port nothing listens on.
+one that holds no hit). The faults here are real: a served generation closed on a real
+OpenSearch node, a driver pointed at a port nothing listens on, a link whose connections
+are refused.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from broker.index import IndexUnavailable, OpenSearchReferenceIndex
 from broker.indexing import IndexView
 from broker.metrics import BrokerMetrics
+from tests.faults.proxy import start_proxy
 from tests.index.builders import AS_OF, digest, key, ref
 
 
@@ -80,3 +82,31 @@ async def test_publications_never_read_stay_unreadable_until_read() -> None:
             await view.publications()  # within the TTL: the failure again, not {}
     finally:
         view.close()
+
+
+async def test_publications_read_before_a_failure_are_not_served_after_it(
+    opensearch: OpenSearchReferenceIndex, opensearch_url: str
+) -> None:
+    """After a failed read the broker no longer knows what is published: the node may come
+    back empty (or be another), and a lookup there would find nothing for a country it
+    still believed published, a false INDEXED_NO_HIT."""
+    opensearch.publish("BG", [ref("BG", "b", key("jovan"))], AS_OF)
+    proxy = await start_proxy(opensearch_url.removeprefix("http://").rstrip("/"))
+    index = OpenSearchReferenceIndex.from_url(
+        f"http://{proxy.address}", opensearch.prefix, timeout=2.0
+    )
+    view = IndexView(index, 2.0, BrokerMetrics(CollectorRegistry()), publications_ttl=60)
+    try:
+        assert list(await view.publications()) == ["BG"]
+        await proxy.refuse()
+        view.forget_publications()
+        with pytest.raises(IndexUnavailable):
+            await view.publications()  # reads, and fails
+        with pytest.raises(IndexUnavailable):
+            await view.publications()  # within the TTL: the failure again, not the old read
+        await proxy.listen()
+        view.forget_publications()
+        assert list(await view.publications()) == ["BG"]
+    finally:
+        view.close()
+        await proxy.close()
