@@ -47,6 +47,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from broker.auth import ANONYMOUS, POLICY, current_identity
 from broker.config import LimitsSettings, Rate
+from selec.handlers import HandlerCache, same_shape
 from selec.tokens import Identity
 from selec.v1 import broker_pb2
 
@@ -190,6 +191,7 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, limiter: RateLimiter, registry: CollectorRegistry | None = None) -> None:
         self._limiter = limiter
+        self._handlers = HandlerCache(self._wrap)
         registry = registry if registry is not None else CollectorRegistry()
         self._refused = Counter(
             "selec_rate_limited",
@@ -212,10 +214,9 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         """The handler, wrapped to take a token before it runs (and per Screen subject)."""
         handler = await continuation(details)
-        name = rpc_class(details.method)
-        if handler is None or name is None:
+        if handler is None or rpc_class(details.method) is None:
             return handler
-        return self._wrap(handler, details.method, name)
+        return self._handlers.get(handler, details.method)
 
     async def _admit(
         self, context: grpc.aio.ServicerContext, method: str, name: str
@@ -259,12 +260,9 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):
 
         return paced_requests()
 
-    def _wrap(self, handler: grpc.RpcMethodHandler, method: str, name: str) -> Any:
-        admit = self._admit
-        kinds = dict(
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        admit, name = self._admit, rpc_class(method)
+        assert name is not None
 
         def unary(behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -285,10 +283,7 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):
 
             return run
 
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **kinds)
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(unary(handler.stream_unary), **kinds)
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(stream(handler.unary_stream), **kinds)
-        return grpc.stream_stream_rpc_method_handler(stream(handler.stream_stream), **kinds)
+        return same_shape(
+            handler,
+            lambda behaviour, _, streaming_out: (stream if streaming_out else unary)(behaviour),
+        )

@@ -27,6 +27,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
+from selec.handlers import HandlerCache, same_shape
+
 
 @dataclass(frozen=True, slots=True)
 class Malformed:
@@ -108,15 +110,19 @@ def _stream_in(behaviour: Callable[..., Any], streaming_out: bool) -> Callable[.
     return respond
 
 
+def _checking(behaviour: Callable[..., Any], streaming_in: bool, streaming_out: bool) -> Any:
+    """behaviour, refusing a Malformed request (or message of the request stream)."""
+    return (_stream_in if streaming_in else _unary_in)(behaviour, streaming_out)
+
+
 class RequestDecoding(grpc.aio.ServerInterceptor):
     """Malformed request messages end the call with INVALID_ARGUMENT (see module doc).
 
-    The wrapped handler of each method is built once and kept (one entry per method of the
-    servers it guards, so the memory is bounded by the contract), not rebuilt per call.
+    Each method's wrapped handler is built once (`HandlerCache`), not on every call.
     """
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._handlers = HandlerCache(self._wrap)
 
     async def intercept_service(
         self,
@@ -127,12 +133,7 @@ class RequestDecoding(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or handler.request_deserializer is None:
             return handler
-        cached = self._wrapped.get(details.method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler, details.method)
-        self._wrapped[details.method] = (handler, wrapped)
-        return wrapped
+        return self._handlers.get(handler, details.method)
 
     @staticmethod
     def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
@@ -146,22 +147,4 @@ class RequestDecoding(grpc.aio.ServerInterceptor):
         if not (inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)):
             return handler  # a synchronous handler: grpc runs it elsewhere; left as it is
         expected = _expected_type(handler.request_deserializer, method)
-        kinds = {
-            "request_deserializer": _tolerant(handler.request_deserializer, expected),
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary_in(handler.unary_unary, False), **kinds
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _unary_in(handler.unary_stream, True), **kinds
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                _stream_in(handler.stream_unary, False), **kinds
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            _stream_in(handler.stream_stream, True), **kinds
-        )
+        return same_shape(handler, _checking, _tolerant(handler.request_deserializer, expected))

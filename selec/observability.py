@@ -26,6 +26,8 @@ from typing import Any
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from selec.handlers import HandlerCache, same_shape
+
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID = 64
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -82,6 +84,7 @@ class RpcObserver(grpc.aio.ServerInterceptor):
     """Request ids and per-RPC latency/status metrics, for every method of a server."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._handlers = HandlerCache(self._wrap)
         self.duration = Histogram(
             "selec_rpc_duration_seconds",
             "Time from the start of an RPC to the end of its handler (streams: last message).",
@@ -110,30 +113,13 @@ class RpcObserver(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                self._unary(method, handler.stream_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            self._stream(method, handler.stream_stream),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return self._handlers.get(handler, handler_call_details.method)
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        def observed(behaviour: Callable[..., Any], _: bool, streaming_out: bool) -> Any:
+            return (self._stream if streaming_out else self._unary)(method, behaviour)
+
+        return same_shape(handler, observed)
 
     def _unary(self, method: str, behaviour: Callable[..., Any]) -> Callable[..., Any]:
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
